@@ -1,0 +1,27 @@
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// JIM worker: owns the database schema and runs queued tasks.
+#[derive(Parser)]
+#[command(version, about)]
+struct Arguments {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the worker (the default).
+    Run,
+    /// Exit 0 if the heartbeat file is fresh (under 60 s), 1 if not; for Docker health checks.
+    Healthcheck,
+}
+
+fn main() -> ExitCode {
+    let arguments = Arguments::parse();
+    match arguments.command.unwrap_or(Command::Run) {
+        Command::Healthcheck => jim_worker::healthcheck(),
+        Command::Run => jim_worker::main(),
+    }
+}
