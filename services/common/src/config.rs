@@ -12,9 +12,16 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("`{name}` is not set; expected {expected}")]
-    Missing { name: &'static str, expected: &'static str },
+    Missing {
+        name: &'static str,
+        expected: &'static str,
+    },
     #[error("`{name}` has the value `{value}`; expected {expected}")]
-    Malformed { name: &'static str, value: String, expected: &'static str },
+    Malformed {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
 }
 
 /// Reads variables by name; the process environment in production, a map in tests.
@@ -93,7 +100,14 @@ impl DatabaseConfig {
                 "a whole number of seconds, such as 300",
             )?),
         };
-        Ok(Self { host, port, name, username, password, startup_wait })
+        Ok(Self {
+            host,
+            port,
+            name,
+            username,
+            password,
+            startup_wait,
+        })
     }
 
     /// The address shown in messages, without credentials.
@@ -102,7 +116,11 @@ impl DatabaseConfig {
     }
 }
 
-fn parse_number(name: &'static str, value: &str, expected: &'static str) -> Result<u64, ConfigError> {
+fn parse_number(
+    name: &'static str,
+    value: &str,
+    expected: &'static str,
+) -> Result<u64, ConfigError> {
     value.trim().parse().map_err(|_| ConfigError::Malformed {
         name,
         value: value.to_string(),
@@ -199,7 +217,11 @@ impl LogConfig {
             None => false,
             Some(value) => parse_bool("JIM_LOG_REQUESTS", &value)?,
         };
-        Ok(Self { level, path, requests })
+        Ok(Self {
+            level,
+            path,
+            requests,
+        })
     }
 }
 
@@ -231,7 +253,11 @@ pub fn seconds(
 ) -> Result<Duration, ConfigError> {
     match optional(env, name) {
         None => Ok(Duration::from_secs(default)),
-        Some(value) => Ok(Duration::from_secs(parse_number(name, &value, "a whole number of seconds")?)),
+        Some(value) => Ok(Duration::from_secs(parse_number(
+            name,
+            &value,
+            "a whole number of seconds",
+        )?)),
     }
 }
 
@@ -262,14 +288,20 @@ mod tests {
     #[test]
     fn hostname_with_port_is_split() {
         let config = DatabaseConfig::from_env(&database_env("db.example.org:5433")).unwrap();
-        assert_eq!((config.host.as_str(), config.port), ("db.example.org", 5433));
+        assert_eq!(
+            (config.host.as_str(), config.port),
+            ("db.example.org", 5433)
+        );
     }
 
     #[test]
     fn malformed_port_names_the_variable() {
         let error = DatabaseConfig::from_env(&database_env("db:notaport")).unwrap_err();
         let message = error.to_string();
-        assert!(message.starts_with("`JIM_DB_HOSTNAME` has the value `db:notaport`"), "{message}");
+        assert!(
+            message.starts_with("`JIM_DB_HOSTNAME` has the value `db:notaport`"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -277,7 +309,10 @@ mod tests {
         let mut env = database_env("jim.database");
         env.remove("JIM_DB_PASSWORD");
         let error = DatabaseConfig::from_env(&env).unwrap_err();
-        assert_eq!(error.to_string(), "`JIM_DB_PASSWORD` is not set; expected the database password");
+        assert_eq!(
+            error.to_string(),
+            "`JIM_DB_PASSWORD` is not set; expected the database password"
+        );
     }
 
     #[test]
@@ -288,19 +323,30 @@ mod tests {
 
     #[test]
     fn log_levels_use_upstream_names() {
-        let env = HashMap::from([("JIM_LOG_LEVEL", "Warning"), ("JIM_LOG_PATH", "/var/log/jim")]);
+        let env = HashMap::from([
+            ("JIM_LOG_LEVEL", "Warning"),
+            ("JIM_LOG_PATH", "/var/log/jim"),
+        ]);
         let config = LogConfig::from_env(&env).unwrap();
         assert_eq!(config.level, LogLevel::Warning);
         assert!(!config.requests);
 
         let env = HashMap::from([("JIM_LOG_LEVEL", "Loud"), ("JIM_LOG_PATH", "/var/log/jim")]);
         let message = LogConfig::from_env(&env).unwrap_err().to_string();
-        assert!(message.contains("`JIM_LOG_LEVEL`") && message.contains("Verbose"), "{message}");
+        assert!(
+            message.contains("`JIM_LOG_LEVEL`") && message.contains("Verbose"),
+            "{message}"
+        );
     }
 
     #[test]
     fn relative_log_path_is_refused() {
         let env = HashMap::from([("JIM_LOG_LEVEL", "Debug"), ("JIM_LOG_PATH", "logs")]);
-        assert!(LogConfig::from_env(&env).unwrap_err().to_string().contains("absolute"));
+        assert!(
+            LogConfig::from_env(&env)
+                .unwrap_err()
+                .to_string()
+                .contains("absolute")
+        );
     }
 }

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use sqlx::migrate::Migrator;
 use sqlx::Connection;
+use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 
 use crate::DatabaseConfig;
@@ -27,7 +27,12 @@ pub enum DatabaseError {
         "the database at `{address}` was not reachable within {seconds} s ({attempts} attempts): \
          {last_error}"
     )]
-    Unreachable { address: String, seconds: u64, attempts: u32, last_error: String },
+    Unreachable {
+        address: String,
+        seconds: u64,
+        attempts: u32,
+        last_error: String,
+    },
     #[error("applying the database migrations failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("database query failed: {0}")]
@@ -151,8 +156,9 @@ pub async fn migrate(pool: &PgPool) -> Result<(), DatabaseError> {
 
 /// The versions of the built-in migrations that the database has not applied yet.
 pub async fn pending_migrations(pool: &PgPool) -> Result<Vec<i64>, sqlx::Error> {
-    let table: Option<String> =
-        sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text").fetch_one(pool).await?;
+    let table: Option<String> = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text")
+        .fetch_one(pool)
+        .await?;
     let applied: BTreeSet<i64> = if table.is_some() {
         sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
             .fetch_all(pool)
@@ -172,8 +178,9 @@ pub async fn pending_migrations(pool: &PgPool) -> Result<Vec<i64>, sqlx::Error> 
 
 /// The newest schema version the database has applied, if any.
 pub async fn schema_version(pool: &PgPool) -> Result<Option<i64>, sqlx::Error> {
-    let table: Option<String> =
-        sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text").fetch_one(pool).await?;
+    let table: Option<String> = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text")
+        .fetch_one(pool)
+        .await?;
     if table.is_none() {
         return Ok(None);
     }
@@ -201,7 +208,9 @@ mod tests {
 
     #[test]
     fn retry_delays_double_then_settle_at_fifteen_seconds() {
-        let delays: Vec<u64> = (1..=7).map(|attempt| retry_delay(attempt).as_secs()).collect();
+        let delays: Vec<u64> = (1..=7)
+            .map(|attempt| retry_delay(attempt).as_secs())
+            .collect();
         assert_eq!(delays, [1, 2, 4, 8, 15, 15, 15]);
     }
 

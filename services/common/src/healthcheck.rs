@@ -13,12 +13,18 @@ pub const UNHEALTHY: i32 = 1;
 
 /// Healthy when the heartbeat file was written less than `max_age` ago.
 pub fn check_heartbeat_file(path: &Path, max_age: Duration) -> Result<Duration, String> {
-    let metadata = std::fs::metadata(path)
-        .map_err(|error| format!("cannot read the heartbeat file `{}`: {error}", path.display()))?;
+    let metadata = std::fs::metadata(path).map_err(|error| {
+        format!(
+            "cannot read the heartbeat file `{}`: {error}",
+            path.display()
+        )
+    })?;
     let modified = metadata
         .modified()
         .map_err(|error| format!("cannot read the time of `{}`: {error}", path.display()))?;
-    let age = SystemTime::now().duration_since(modified).unwrap_or(Duration::ZERO);
+    let age = SystemTime::now()
+        .duration_since(modified)
+        .unwrap_or(Duration::ZERO);
     if age < max_age {
         Ok(age)
     } else {
@@ -43,10 +49,13 @@ pub fn check_http(address: &str, path: &str, timeout: Duration) -> Result<u16, S
         .ok_or_else(|| format!("`{address}` resolves to no address"))?;
     let mut stream = TcpStream::connect_timeout(&socket, timeout)
         .map_err(|error| format!("cannot connect to `{address}`: {error}"))?;
-    stream.set_read_timeout(Some(timeout)).map_err(|error| error.to_string())?;
-    stream.set_write_timeout(Some(timeout)).map_err(|error| error.to_string())?;
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(|error| error.to_string())?;
+    stream
+        .set_write_timeout(Some(timeout))
+        .map_err(|error| error.to_string())?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
     stream
         .write_all(request.as_bytes())
         .map_err(|error| format!("cannot send the request to `{address}`: {error}"))?;
@@ -59,7 +68,11 @@ pub fn check_http(address: &str, path: &str, timeout: Duration) -> Result<u16, S
         .and_then(|text| text.split_whitespace().nth(1))
         .and_then(|code| code.parse::<u16>().ok())
         .ok_or_else(|| format!("`{address}` did not answer HTTP"))?;
-    if status == 200 { Ok(status) } else { Err(format!("`{path}` answered {status}")) }
+    if status == 200 {
+        Ok(status)
+    } else {
+        Err(format!("`{path}` answered {status}"))
+    }
 }
 
 #[cfg(test)]

@@ -24,20 +24,29 @@ pub enum LoggingError {
 /// find one service's day at a glance.
 pub fn init(service: Service, config: &LogConfig) -> Result<(), LoggingError> {
     let folder = config.path.display().to_string();
-    std::fs::create_dir_all(&config.path)
-        .map_err(|source| LoggingError::Folder { path: folder.clone(), source })?;
+    std::fs::create_dir_all(&config.path).map_err(|source| LoggingError::Folder {
+        path: folder.clone(),
+        source,
+    })?;
     let file = RollingFileAppender::builder()
         .rotation(Rotation::DAILY)
         .filename_prefix(format!("jim-{}", service.key()))
         .filename_suffix("log")
         .build(&config.path)
-        .map_err(|error| LoggingError::File { path: folder, message: error.to_string() })?;
+        .map_err(|error| LoggingError::File {
+            path: folder,
+            message: error.to_string(),
+        })?;
 
     let level = config.level.tracing_level();
     let requests = if config.requests { "info" } else { "warn" };
     // Library chatter (every SQL statement, every connection) stays out of the log unless the
     // administrator asks for Verbose.
-    let libraries = if level == tracing::Level::TRACE { "debug" } else { "warn" };
+    let libraries = if level == tracing::Level::TRACE {
+        "debug"
+    } else {
+        "warn"
+    };
     let filter = EnvFilter::new(format!(
         "{level},sqlx={libraries},hyper={libraries},h2={libraries},tower_http={requests}"
     ));

@@ -37,7 +37,10 @@ impl NotReadyReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Readiness {
     Ready,
-    NotReady { reason: NotReadyReason, detail: Option<String> },
+    NotReady {
+        reason: NotReadyReason,
+        detail: Option<String>,
+    },
 }
 
 impl Readiness {
@@ -56,15 +59,19 @@ pub async fn check(pool: &PgPool) -> Readiness {
                 detail: Some(error.to_string()),
             }
         }
-        Err(error) => {
-            Readiness::NotReady { reason: NotReadyReason::Error, detail: Some(error.to_string()) }
-        }
+        Err(error) => Readiness::NotReady {
+            reason: NotReadyReason::Error,
+            detail: Some(error.to_string()),
+        },
     }
 }
 
 async fn check_inner(pool: &PgPool) -> Result<Readiness, sqlx::Error> {
     if !pending_migrations(pool).await?.is_empty() {
-        return Ok(Readiness::NotReady { reason: NotReadyReason::PendingMigrations, detail: None });
+        return Ok(Readiness::NotReady {
+            reason: NotReadyReason::PendingMigrations,
+            detail: None,
+        });
     }
     let maintenance: Option<String> = sqlx::query_scalar(
         "SELECT value FROM service_settings WHERE key = 'Maintenance.IsEnabled'",
@@ -74,6 +81,9 @@ async fn check_inner(pool: &PgPool) -> Result<Readiness, sqlx::Error> {
     if maintenance.as_deref() == Some("false") {
         Ok(Readiness::Ready)
     } else {
-        Ok(Readiness::NotReady { reason: NotReadyReason::MaintenanceMode, detail: None })
+        Ok(Readiness::NotReady {
+            reason: NotReadyReason::MaintenanceMode,
+            detail: None,
+        })
     }
 }

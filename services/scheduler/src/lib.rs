@@ -145,7 +145,10 @@ async fn run(config: SchedulerConfig) -> anyhow::Result<()> {
     }
 
     board.set(ServiceState::Stopping, None);
-    let _ = board.record(&pool).await.context("cannot record the last heartbeat");
+    let _ = board
+        .record(&pool)
+        .await
+        .context("cannot record the last heartbeat");
     tracing::info!("JIM.Scheduler stopped");
     Ok(())
 }

@@ -53,9 +53,12 @@ impl Trigger {
 
     /// Parses a cron expression.
     pub fn cron(expression: &str) -> Result<Self, TriggerError> {
-        Cron::from_str(expression).map(|cron| Self::Cron(Box::new(cron))).map_err(|error| {
-            TriggerError::Cron { expression: expression.to_string(), message: error.to_string() }
-        })
+        Cron::from_str(expression)
+            .map(|cron| Self::Cron(Box::new(cron)))
+            .map_err(|error| TriggerError::Cron {
+                expression: expression.to_string(),
+                message: error.to_string(),
+            })
     }
 
     /// The first run strictly after `now`, for a schedule that has none yet.
@@ -92,16 +95,20 @@ impl Trigger {
                 let step = interval.num_milliseconds().max(1);
                 let behind = (now - due).num_milliseconds().max(0);
                 let steps = behind / step + 1;
-                Ok((due + TimeDelta::milliseconds(step * steps), (steps - 1) as u64))
+                Ok((
+                    due + TimeDelta::milliseconds(step * steps),
+                    (steps - 1) as u64,
+                ))
             }
         }
     }
 
     fn next_cron(&self, cron: &Cron, after: DateTime<Utc>) -> Result<DateTime<Utc>, TriggerError> {
-        cron.find_next_occurrence(&after, false).map_err(|error| TriggerError::Cron {
-            expression: cron.as_str().to_string(),
-            message: error.to_string(),
-        })
+        cron.find_next_occurrence(&after, false)
+            .map_err(|error| TriggerError::Cron {
+                expression: cron.as_str().to_string(),
+                message: error.to_string(),
+            })
     }
 }
 
@@ -132,7 +139,9 @@ pub async fn enqueue_due(pool: &PgPool, scheduler: &str) -> anyhow::Result<Vec<E
     let mut transaction = pool.begin().await?;
     // The database's clock decides what is due, so that schedulers on hosts whose clocks
     // disagree still agree on the runs.
-    let now: DateTime<Utc> = sqlx::query_scalar("SELECT now()").fetch_one(&mut *transaction).await?;
+    let now: DateTime<Utc> = sqlx::query_scalar("SELECT now()")
+        .fetch_one(&mut *transaction)
+        .await?;
     let due: Vec<DueSchedule> = sqlx::query_as(
         "SELECT id, name, trigger_kind, cron_expression, interval_seconds, task_kind, \
                 task_payload, next_run_at \
@@ -224,33 +233,39 @@ mod tests {
     use super::*;
 
     fn at(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     #[test]
     fn interval_next_run_follows_the_due_time() {
         let trigger = Trigger::from_columns("Interval", None, Some(60)).unwrap();
-        let (next, skipped) =
-            trigger.next_after(at("2026-01-01T00:00:00Z"), at("2026-01-01T00:00:10Z")).unwrap();
+        let (next, skipped) = trigger
+            .next_after(at("2026-01-01T00:00:00Z"), at("2026-01-01T00:00:10Z"))
+            .unwrap();
         assert_eq!((next, skipped), (at("2026-01-01T00:01:00Z"), 0));
     }
 
     #[test]
     fn interval_skips_missed_runs() {
         let trigger = Trigger::from_columns("Interval", None, Some(60)).unwrap();
-        let (next, skipped) =
-            trigger.next_after(at("2026-01-01T00:00:00Z"), at("2026-01-01T00:05:30Z")).unwrap();
+        let (next, skipped) = trigger
+            .next_after(at("2026-01-01T00:00:00Z"), at("2026-01-01T00:05:30Z"))
+            .unwrap();
         assert_eq!((next, skipped), (at("2026-01-01T00:06:00Z"), 5));
     }
 
     #[test]
     fn cron_next_run_and_skips() {
         let trigger = Trigger::cron("0 3 * * *").unwrap();
-        let (next, skipped) =
-            trigger.next_after(at("2026-01-01T03:00:00Z"), at("2026-01-01T03:00:01Z")).unwrap();
+        let (next, skipped) = trigger
+            .next_after(at("2026-01-01T03:00:00Z"), at("2026-01-01T03:00:01Z"))
+            .unwrap();
         assert_eq!((next, skipped), (at("2026-01-02T03:00:00Z"), 0));
-        let (next, skipped) =
-            trigger.next_after(at("2026-01-01T03:00:00Z"), at("2026-01-04T12:00:00Z")).unwrap();
+        let (next, skipped) = trigger
+            .next_after(at("2026-01-01T03:00:00Z"), at("2026-01-04T12:00:00Z"))
+            .unwrap();
         assert_eq!((next, skipped), (at("2026-01-05T03:00:00Z"), 3));
     }
 

@@ -47,14 +47,17 @@ impl TestDatabase {
     /// Creates an empty database named `jim_test_<random>`.
     pub async fn create() -> Self {
         let name = format!("jim_test_{}", uuid::Uuid::new_v4().simple());
-        let mut connection = server_options("postgres").connect().await.unwrap_or_else(|error| {
-            panic!(
-                "cannot reach the test PostgreSQL at {:?} as `jim_test`: {error}\n\
+        let mut connection = server_options("postgres")
+            .connect()
+            .await
+            .unwrap_or_else(|error| {
+                panic!(
+                    "cannot reach the test PostgreSQL at {:?} as `jim_test`: {error}\n\
                  hint: run `bash .ci/start-postgres` (it installs nothing; `.ci/run` installs \
                  PostgreSQL first when it is missing)",
-                server_address()
-            )
-        });
+                    server_address()
+                )
+            });
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut connection)
             .await
@@ -69,8 +72,14 @@ impl TestDatabase {
         vec![
             ("JIM_DB_HOSTNAME".into(), format!("{host}:{port}")),
             ("JIM_DB_NAME".into(), self.name.clone()),
-            ("JIM_DB_USERNAME".into(), setting("JIM_TEST_DB_USERNAME", "jim_test")),
-            ("JIM_DB_PASSWORD".into(), setting("JIM_TEST_DB_PASSWORD", "jim_test")),
+            (
+                "JIM_DB_USERNAME".into(),
+                setting("JIM_TEST_DB_USERNAME", "jim_test"),
+            ),
+            (
+                "JIM_DB_PASSWORD".into(),
+                setting("JIM_TEST_DB_PASSWORD", "jim_test"),
+            ),
         ]
     }
 
@@ -85,7 +94,10 @@ impl TestDatabase {
 
     /// One connection on this database, for holding locks.
     pub async fn connection(&self) -> sqlx::PgConnection {
-        server_options(&self.name).connect().await.expect("connect to the test database")
+        server_options(&self.name)
+            .connect()
+            .await
+            .expect("connect to the test database")
     }
 }
 
@@ -94,12 +106,16 @@ impl Drop for TestDatabase {
         let name = self.name.clone();
         // Drop runs outside any runtime guarantee, so the clean-up gets a thread of its own.
         let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
             if let Ok(runtime) = runtime {
                 runtime.block_on(async {
                     if let Ok(mut connection) = server_options("postgres").connect().await {
                         let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut connection).await;
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
+                            .execute(&mut connection)
+                            .await;
                     }
                 });
             }
@@ -127,7 +143,10 @@ pub fn binary(name: &str) -> PathBuf {
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|listener| listener.local_addr()).expect("a free port").port()
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
 }
 
 /// A service binary running as a child process, its output in a file; killed when dropped.
@@ -145,7 +164,8 @@ pub mod tempfile_folder {
 
     impl Folder {
         pub fn new(label: &str) -> Self {
-            let path = std::env::temp_dir().join(format!("jim-{label}-{}", uuid::Uuid::new_v4().simple()));
+            let path =
+                std::env::temp_dir().join(format!("jim-{label}-{}", uuid::Uuid::new_v4().simple()));
             std::fs::create_dir_all(&path).expect("create a temporary folder");
             Self(path)
         }
@@ -182,8 +202,14 @@ impl ServiceProcess {
         for (name, value) in env {
             command.env(name, value);
         }
-        let child = command.spawn().unwrap_or_else(|error| panic!("cannot start {binary_name}: {error}"));
-        Self { child, output, folder }
+        let child = command
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {binary_name}: {error}"));
+        Self {
+            child,
+            output,
+            folder,
+        }
     }
 
     /// Everything the process printed so far.
@@ -213,7 +239,10 @@ impl ServiceProcess {
 
     /// Sends SIGTERM, as `docker stop` does, and waits up to `timeout` for the exit.
     pub fn terminate(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let started = Instant::now();
         while started.elapsed() < timeout {
             if let Some(status) = self.try_status() {
@@ -264,8 +293,12 @@ impl TestDatabase {
     /// tests of the web service that do not need a worker running.
     pub async fn migrate_and_open(&self) -> PgPool {
         let pool = self.pool().await;
-        jim_common::database::migrate(&pool).await.expect("apply the migrations");
-        jim_common::database::set_maintenance(&pool, false).await.expect("leave maintenance");
+        jim_common::database::migrate(&pool)
+            .await
+            .expect("apply the migrations");
+        jim_common::database::set_maintenance(&pool, false)
+            .await
+            .expect("leave maintenance");
         pool
     }
 }
@@ -275,7 +308,10 @@ pub fn start_web(env: &[(String, String)]) -> (ServiceProcess, String) {
     let port = free_port();
     let mut env = env.to_vec();
     env.push(("JIM_LISTEN_ADDRESS".into(), format!("127.0.0.1:{port}")));
-    (ServiceProcess::start("jim-web", &env), format!("http://127.0.0.1:{port}"))
+    (
+        ServiceProcess::start("jim-web", &env),
+        format!("http://127.0.0.1:{port}"),
+    )
 }
 
 /// Waits until `GET {base}{path}` answers `status`; panics with the service output if not.
@@ -293,13 +329,20 @@ pub async fn wait_for_status(
         async move { matches!(request.await, Ok(response) if response.status().as_u16() == status) }
     })
     .await;
-    assert!(reached, "{url} never answered {status}; the service printed:\n{}", process.output());
+    assert!(
+        reached,
+        "{url} never answered {status}; the service printed:\n{}",
+        process.output()
+    );
 }
 
 impl TestDatabase {
     /// The `JIM_DB_*` variables for a database that may not exist yet.
     pub fn env_for(name: &str) -> Vec<(String, String)> {
-        TestDatabase { name: name.to_string() }.service_env_without_drop()
+        TestDatabase {
+            name: name.to_string(),
+        }
+        .service_env_without_drop()
     }
 
     fn service_env_without_drop(self) -> Vec<(String, String)> {
@@ -310,11 +353,16 @@ impl TestDatabase {
 
     /// Creates the database `name` (for a test that chose the name before it existed).
     pub async fn create_named(name: &str) -> Self {
-        let mut connection = server_options("postgres").connect().await.expect("reach the test server");
+        let mut connection = server_options("postgres")
+            .connect()
+            .await
+            .expect("reach the test server");
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut connection)
             .await
             .expect("CREATE DATABASE");
-        Self { name: name.to_string() }
+        Self {
+            name: name.to_string(),
+        }
     }
 }

@@ -70,7 +70,10 @@ impl Caller {
 /// True when `key` has the shape of a JIM API key.
 pub fn is_well_formed(key: &str) -> bool {
     key.strip_prefix(PREFIX).is_some_and(|hex| {
-        hex.len() == 64 && hex.bytes().all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'))
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'))
     })
 }
 
@@ -94,7 +97,11 @@ pub fn display_prefix(key: &str) -> String {
 /// Compares two equal-length strings in time independent of where they differ.
 fn same_hash(left: &str, right: &str) -> bool {
     left.len() == right.len()
-        && left.bytes().zip(right.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+        && left
+            .bytes()
+            .zip(right.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 /// Middleware for every route but health and the API reference: 401 without a valid key.
@@ -118,8 +125,15 @@ pub async fn require_api_key(
     }
     let hash = hash_key(key);
 
-    let caller = if state.infrastructure_key_hash.as_deref().is_some_and(|known| same_hash(known, &hash)) {
-        Caller { role: Role::Administrator, key: "infrastructure".into() }
+    let caller = if state
+        .infrastructure_key_hash
+        .as_deref()
+        .is_some_and(|known| same_hash(known, &hash))
+    {
+        Caller {
+            role: Role::Administrator,
+            key: "infrastructure".into(),
+        }
     } else {
         let pool = state.pool().ok_or_else(ApiError::unavailable)?;
         let row: Option<(uuid::Uuid, String)> = sqlx::query_as(
@@ -137,7 +151,10 @@ pub async fn require_api_key(
                 "the API key is unknown, revoked or expired",
             ));
         };
-        Caller { role: Role::parse(&role).unwrap_or(Role::Reader), key: id.to_string() }
+        Caller {
+            role: Role::parse(&role).unwrap_or(Role::Reader),
+            key: id.to_string(),
+        }
     };
 
     request.extensions_mut().insert(caller);

@@ -45,21 +45,30 @@ pub struct Version {
 #[utoipa::path(get, path = "/api/v1/health", tag = "health",
     responses((status = 200, body = Status)))]
 pub async fn health() -> Json<Status> {
-    Json(Status { status: "healthy", timestamp: Utc::now() })
+    Json(Status {
+        status: "healthy",
+        timestamp: Utc::now(),
+    })
 }
 
 /// Liveness, with no dependency checks.
 #[utoipa::path(get, path = "/api/v1/health/live", tag = "health",
     responses((status = 200, body = Status)))]
 pub async fn live() -> Json<Status> {
-    Json(Status { status: "alive", timestamp: Utc::now() })
+    Json(Status {
+        status: "alive",
+        timestamp: Utc::now(),
+    })
 }
 
 /// The product and its version.
 #[utoipa::path(get, path = "/api/v1/health/version", tag = "health",
     responses((status = 200, body = Version)))]
 pub async fn version() -> Json<Version> {
-    Json(Version { product: "JIM", version: jim_common::VERSION })
+    Json(Version {
+        product: "JIM",
+        version: jim_common::VERSION,
+    })
 }
 
 /// Ready when the database is reachable, migrated and out of maintenance.
@@ -70,7 +79,12 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     let (code, body) = match readiness {
         Readiness::Ready => (
             StatusCode::OK,
-            ReadyStatus { status: "ready", reason: None, error: None, timestamp: Utc::now() },
+            ReadyStatus {
+                status: "ready",
+                reason: None,
+                error: None,
+                timestamp: Utc::now(),
+            },
         ),
         Readiness::NotReady { reason, detail } => (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -102,7 +102,13 @@ pub async fn create(
     tracing::info!(key = %id, name, role = request.role.as_str(), by = %caller.key, "API key created");
     Ok((
         StatusCode::CREATED,
-        Json(CreatedApiKey { id, name: name.to_string(), role: request.role, key, prefix }),
+        Json(CreatedApiKey {
+            id,
+            name: name.to_string(),
+            role: request.role,
+            key,
+            prefix,
+        }),
     ))
 }
 
@@ -119,13 +125,12 @@ pub async fn revoke(
 ) -> Result<StatusCode, ApiError> {
     caller.require_administrator()?;
     let pool = state.pool().ok_or_else(ApiError::unavailable)?;
-    let revoked = sqlx::query(
-        "UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
-    )
-    .bind(id)
-    .execute(pool)
-    .await?
-    .rows_affected();
+    let revoked =
+        sqlx::query("UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .execute(pool)
+            .await?
+            .rows_affected();
     if revoked == 0 {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,

@@ -50,24 +50,31 @@ impl WebConfig {
         let database = DatabaseConfig::from_env(env)?;
         let log = LogConfig::from_env(env)?;
         let listen = listen_address(env)?;
-        let infrastructure_key_hash = match config::optional_value(env, "JIM_INFRASTRUCTURE_API_KEY") {
-            None => None,
-            Some(key) if auth::is_well_formed(key.trim()) => Some(auth::hash_key(key.trim())),
-            Some(_) => {
-                return Err(ConfigError::Malformed {
-                    name: "JIM_INFRASTRUCTURE_API_KEY",
-                    value: "<hidden>".into(),
-                    expected: "`jim_ak_` followed by 64 lowercase hex characters, such as the \
+        let infrastructure_key_hash =
+            match config::optional_value(env, "JIM_INFRASTRUCTURE_API_KEY") {
+                None => None,
+                Some(key) if auth::is_well_formed(key.trim()) => Some(auth::hash_key(key.trim())),
+                Some(_) => {
+                    return Err(ConfigError::Malformed {
+                        name: "JIM_INFRASTRUCTURE_API_KEY",
+                        value: "<hidden>".into(),
+                        expected: "`jim_ak_` followed by 64 lowercase hex characters, such as the \
                                output of `openssl rand -hex 32 | sed 's/^/jim_ak_/'`",
-                });
-            }
-        };
-        Ok(Self { database, log, listen, infrastructure_key_hash })
+                    });
+                }
+            };
+        Ok(Self {
+            database,
+            log,
+            listen,
+            infrastructure_key_hash,
+        })
     }
 }
 
 fn listen_address(env: &dyn config::Environment) -> Result<SocketAddr, ConfigError> {
-    let value = config::optional_value(env, "JIM_LISTEN_ADDRESS").unwrap_or_else(|| "0.0.0.0:80".into());
+    let value =
+        config::optional_value(env, "JIM_LISTEN_ADDRESS").unwrap_or_else(|| "0.0.0.0:80".into());
     value.trim().parse().map_err(|_| ConfigError::Malformed {
         name: "JIM_LISTEN_ADDRESS",
         value,
@@ -84,7 +91,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(infrastructure_key_hash: Option<String>) -> Self {
-        Self { pool: Arc::new(OnceCell::new()), infrastructure_key_hash: infrastructure_key_hash.map(Arc::new) }
+        Self {
+            pool: Arc::new(OnceCell::new()),
+            infrastructure_key_hash: infrastructure_key_hash.map(Arc::new),
+        }
     }
 
     /// The database pool, once the database has been reached.
@@ -101,7 +111,10 @@ impl AppState {
     pub async fn readiness(&self) -> Readiness {
         match self.pool() {
             Some(pool) => readiness::check(pool).await,
-            None => Readiness::NotReady { reason: NotReadyReason::DatabaseUnavailable, detail: None },
+            None => Readiness::NotReady {
+                reason: NotReadyReason::DatabaseUnavailable,
+                detail: None,
+            },
         }
     }
 }
@@ -143,7 +156,10 @@ pub fn app(state: AppState, log_requests: bool) -> (Router, utoipa::openapi::Ope
         .routes(routes!(system::queue_maintenance))
         .routes(routes!(keys::list, keys::create))
         .routes(routes!(keys::revoke))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_api_key));
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_api_key,
+        ));
     let (api, document) = OpenApiRouter::with_openapi(ApiDocument::openapi())
         .merge(public)
         .merge(protected)
@@ -158,7 +174,11 @@ pub fn app(state: AppState, log_requests: bool) -> (Router, utoipa::openapi::Ope
         .route("/", axum::routing::get(pages::index))
         .merge(swagger)
         .fallback(|| async {
-            error::ApiError::new(axum::http::StatusCode::NOT_FOUND, "unknown_route", "no such route; the API reference is at /api/swagger")
+            error::ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "unknown_route",
+                "no such route; the API reference is at /api/swagger",
+            )
         })
         .with_state(state);
     if log_requests {
@@ -265,7 +285,10 @@ async fn serve(config: WebConfig) -> anyhow::Result<()> {
         Ok(error) = failed => Err(anyhow::Error::new(error)),
     };
     let _ = stop_sender.send(());
-    server.await.context("the HTTP server task failed")?.context("the HTTP server failed")?;
+    server
+        .await
+        .context("the HTTP server task failed")?
+        .context("the HTTP server failed")?;
     if outcome.is_ok() {
         if let Some(pool) = state.pool() {
             board.set(ServiceState::Stopping, None);

@@ -73,10 +73,16 @@ pub async fn index(State(state): State<AppState>) -> (StatusCode, Html<String>) 
                  <p class=\"note\">This page refreshes by itself.</p>",
                 escape(reason.describe())
             );
-            return (StatusCode::SERVICE_UNAVAILABLE, Html(page("JIM is starting", &body)));
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Html(page("JIM is starting", &body)),
+            );
         }
         (Readiness::Ready, None) => {
-            return (StatusCode::SERVICE_UNAVAILABLE, Html(page("JIM is starting", "<h1>JIM is starting</h1>")));
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Html(page("JIM is starting", "<h1>JIM is starting</h1>")),
+            );
         }
     };
     match heartbeats(pool).await {
@@ -104,6 +110,9 @@ mod tests {
 
     #[test]
     fn escape_covers_markup() {
-        assert_eq!(escape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            escape("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
     }
 }

@@ -100,7 +100,11 @@ const TASK_COLUMNS: &str = "id, kind, payload, status, attempts, schedule_id, qu
 pub async fn list_tasks(State(state): State<AppState>) -> Result<Json<Vec<WorkerTask>>, ApiError> {
     let pool = state.pool().ok_or_else(ApiError::unavailable)?;
     let sql = format!("SELECT {TASK_COLUMNS} FROM worker_tasks ORDER BY queued_at DESC LIMIT 100");
-    Ok(Json(sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?))
+    Ok(Json(
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(pool)
+            .await?,
+    ))
 }
 
 /// One worker task.
@@ -115,9 +119,16 @@ pub async fn get_task(
 ) -> Result<Json<WorkerTask>, ApiError> {
     let pool = state.pool().ok_or_else(ApiError::unavailable)?;
     let sql = format!("SELECT {TASK_COLUMNS} FROM worker_tasks WHERE id = $1");
-    let task = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?;
+    let task = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
     task.map(Json).ok_or_else(|| {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no task has the id `{id}`"))
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no task has the id `{id}`"),
+        )
     })
 }
 
@@ -174,10 +185,12 @@ pub async fn queue_maintenance(
     };
     let pool = state.pool().ok_or_else(ApiError::unavailable)?;
     let task_id = Uuid::new_v4();
-    sqlx::query("INSERT INTO worker_tasks (id, kind, payload) VALUES ($1, 'DatabaseMaintenance', $2)")
-        .bind(task_id)
-        .bind(payload)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO worker_tasks (id, kind, payload) VALUES ($1, 'DatabaseMaintenance', $2)",
+    )
+    .bind(task_id)
+    .bind(payload)
+    .execute(pool)
+    .await?;
     Ok((StatusCode::ACCEPTED, Json(QueuedTask { task_id })))
 }

@@ -57,7 +57,9 @@ pub async fn run(pool: &PgPool, payload: &Value) -> Result<Value, String> {
         }
         Operation::PurgeHistory { retention_days } => {
             if retention_days < 1 {
-                return Err(format!("retentionDays must be at least 1, not {retention_days}"));
+                return Err(format!(
+                    "retentionDays must be at least 1, not {retention_days}"
+                ));
             }
             let purge = |sql: &'static str| {
                 let pool = pool.clone();

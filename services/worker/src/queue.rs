@@ -91,7 +91,11 @@ pub async fn execute(pool: &PgPool, task: &ClaimedTask, worker: &str) -> Outcome
 
     let (status, error, outcome) = match result {
         Ok(value) => ("Completed", None, (Outcome::Completed, Some(value))),
-        Err(message) => ("Failed", Some(message.clone()), (Outcome::Failed(message), None)),
+        Err(message) => (
+            "Failed",
+            Some(message.clone()),
+            (Outcome::Failed(message), None),
+        ),
     };
     let (outcome, value) = outcome;
     // Only the worker that holds the claim may finish the task; a task recovered from under a
@@ -126,7 +130,10 @@ pub async fn execute(pool: &PgPool, task: &ClaimedTask, worker: &str) -> Outcome
 async fn run(pool: &PgPool, task: &ClaimedTask) -> Result<Value, String> {
     match task.kind.as_str() {
         maintenance::TASK_KIND => maintenance::run(pool, &task.payload).await,
-        other => Err(format!("unknown task kind `{other}`; this worker runs {}", maintenance::TASK_KIND)),
+        other => Err(format!(
+            "unknown task kind `{other}`; this worker runs {}",
+            maintenance::TASK_KIND
+        )),
     }
 }
 

@@ -24,12 +24,21 @@ pub(crate) async fn run(config: WorkerConfig) -> anyhow::Result<()> {
         () = shutdown.wait() => return Ok(()),
     };
 
-    board.set(ServiceState::Migrating, Some("Applying database migrations".into()));
-    database::migrate(&pool).await.context("cannot migrate the database")?;
+    board.set(
+        ServiceState::Migrating,
+        Some("Applying database migrations".into()),
+    );
+    database::migrate(&pool)
+        .await
+        .context("cannot migrate the database")?;
     heartbeat::spawn_row_heartbeat(board.clone(), pool.clone());
 
-    converge_built_in_data(&pool).await.context("cannot converge the built-in data")?;
-    database::set_maintenance(&pool, false).await.context("cannot leave maintenance mode")?;
+    converge_built_in_data(&pool)
+        .await
+        .context("cannot converge the built-in data")?;
+    database::set_maintenance(&pool, false)
+        .await
+        .context("cannot leave maintenance mode")?;
     tracing::info!(
         version = VERSION,
         schema = ?database::schema_version(&pool).await.ok().flatten(),
@@ -38,7 +47,10 @@ pub(crate) async fn run(config: WorkerConfig) -> anyhow::Result<()> {
 
     let recovered = queue::recover_stale(&pool, config.stale_after).await?;
     if recovered > 0 {
-        tracing::warn!(recovered, "Recovered tasks left running by a worker that stopped");
+        tracing::warn!(
+            recovered,
+            "Recovered tasks left running by a worker that stopped"
+        );
     }
 
     board.set(ServiceState::Ready, None);
@@ -79,10 +91,15 @@ async fn task_loop(config: &WorkerConfig, pool: &PgPool, board: &StatusBoard, sh
         };
 
         idle_rounds = 0;
-        board.set(ServiceState::Busy, Some(format!("{} task {}", task.kind, task.id)));
+        board.set(
+            ServiceState::Busy,
+            Some(format!("{} task {}", task.kind, task.id)),
+        );
         let outcome = queue::execute(pool, &task, board.instance()).await;
         match &outcome {
-            Outcome::Completed => tracing::info!(task = %task.id, kind = %task.kind, "Task completed"),
+            Outcome::Completed => {
+                tracing::info!(task = %task.id, kind = %task.kind, "Task completed")
+            }
             Outcome::Failed(error) => {
                 tracing::error!(task = %task.id, kind = %task.kind, "Task failed: {error}")
             }

@@ -1,0 +1,41 @@
+# The entry points a person uses. `make demo` and `make test` work on a fresh machine once
+# `.ci/run` (or the steps it takes) has installed PostgreSQL and the Compose v2 plugin.
+
+SHELL := /bin/bash
+VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+TARGET_DIR := target/x86_64-unknown-linux-gnu
+CARGO ?= cargo
+
+.PHONY: all build release test lint unit demo bundle bench clean
+
+all: build
+
+build:
+	$(CARGO) build --workspace --bins
+
+release:
+	$(CARGO) build --workspace --bins --release
+
+# Formatting and lints first, then every test against the real PostgreSQL and Docker Engine.
+test: lint
+	$(CARGO) build --workspace --bins
+	$(CARGO) build --workspace --bins --release
+	$(CARGO) test --workspace --no-fail-fast
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# Starts the three services against the local PostgreSQL and prints the URL.
+demo: build
+	bash scripts/demo.sh
+
+bundle: release
+	$(TARGET_DIR)/release/jim-bundle build --version $(VERSION) --out dist
+
+bench: release
+	bash bench/run.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf dist bench/results
