@@ -6,7 +6,7 @@ VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 TARGET_DIR := target/x86_64-unknown-linux-gnu
 CARGO ?= cargo
 
-.PHONY: all build release test lint unit demo bundle bench clean
+.PHONY: all build release test lint demo demo-stop bundle bench clean
 
 all: build
 
@@ -29,6 +29,9 @@ lint:
 # Starts the three services against the local PostgreSQL and prints the URL.
 demo: build
 	bash scripts/demo.sh
+
+demo-stop:
+	bash scripts/demo-stop.sh
 
 bundle: release
 	$(TARGET_DIR)/release/jim-bundle build --version $(VERSION) --out dist
