@@ -20,6 +20,7 @@ release:
 test: lint
 	$(CARGO) build --workspace --bins
 	$(CARGO) build --workspace --bins --release
+	bash compose-templates/check-config.sh
 	$(CARGO) test --workspace --no-fail-fast
 
 lint:

@@ -104,7 +104,9 @@ for name, mounts in jim_services.items():
     if service is None:
         continue
     binary = name.replace(".", "-")
-    expect(service.get("container_name") == name, f"{name}: container_name is not {name}")
+    # Fixed container names would stop two projects (a test stack beside a real one) sharing
+    # a host; compose names containers after the project instead.
+    expect("container_name" not in service, f"{name}: container_name is fixed")
     expect(service.get("pull_policy") == "never", f"{name}: pull_policy is not never")
     expect(service.get("read_only") is True, f"{name}: root file system is not read-only")
     expect("/tmp:uid=1654,gid=1654" in service.get("tmpfs", []),
@@ -169,14 +171,16 @@ if production:
         expect(logging.get("driver") == "json-file" and "max-size" in logging.get("options", {}),
                f"{name}: Docker's log is not capped")
 
-expect(config.get("networks", {}).get("jim-network", {}).get("name") == "jim-network",
-       "network jim-network has no fixed name")
+project = config.get("name", "")
+expect(project == "jim", f"the default project name is `{project}`, not jim")
+expect(config.get("networks", {}).get("jim-network", {}).get("name") == f"{project}_jim-network",
+       "network jim-network is not named after the project")
 # Compose leaves out volumes that no active service mounts: the database's needs the profile.
 volumes = ["jim-logs-volume", "jim-keys-volume", "jim-connector-files-volume"]
 volumes += ["jim-db-volume"] if with_db else []
 for volume in volumes:
-    expect(config.get("volumes", {}).get(volume, {}).get("name") == volume,
-           f"volume {volume} is missing or has no fixed name")
+    expect(config.get("volumes", {}).get(volume, {}).get("name") == f"{project}_{volume}",
+           f"volume {volume} is missing or not named after the project")
 
 for problem in problems:
     print(problem)
