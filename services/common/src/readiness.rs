@@ -49,9 +49,20 @@ impl Readiness {
     }
 }
 
-/// Checks readiness with one short round trip to the database.
+/// Checks readiness: the pending migrations (two short queries) and the maintenance flag (one).
 pub async fn check(pool: &PgPool) -> Readiness {
-    match check_inner(pool).await {
+    check_with(pool, &MigrationsSeen::default()).await
+}
+
+/// Remembers that this release's migrations were all applied. A database's schema only moves
+/// forward, so once seen complete they need not be asked again, and each later readiness check
+/// is a single query.
+#[derive(Debug, Default)]
+pub struct MigrationsSeen(std::sync::atomic::AtomicBool);
+
+/// [`check`], skipping the migration queries once `seen` says they were complete.
+pub async fn check_with(pool: &PgPool, seen: &MigrationsSeen) -> Readiness {
+    match check_inner(pool, seen).await {
         Ok(readiness) => readiness,
         Err(error @ (sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed)) => {
             Readiness::NotReady {
@@ -66,12 +77,16 @@ pub async fn check(pool: &PgPool) -> Readiness {
     }
 }
 
-async fn check_inner(pool: &PgPool) -> Result<Readiness, sqlx::Error> {
-    if !pending_migrations(pool).await?.is_empty() {
-        return Ok(Readiness::NotReady {
-            reason: NotReadyReason::PendingMigrations,
-            detail: None,
-        });
+async fn check_inner(pool: &PgPool, seen: &MigrationsSeen) -> Result<Readiness, sqlx::Error> {
+    use std::sync::atomic::Ordering;
+    if !seen.0.load(Ordering::Relaxed) {
+        if !pending_migrations(pool).await?.is_empty() {
+            return Ok(Readiness::NotReady {
+                reason: NotReadyReason::PendingMigrations,
+                detail: None,
+            });
+        }
+        seen.0.store(true, Ordering::Relaxed);
     }
     let maintenance: Option<String> = sqlx::query_scalar(
         "SELECT value FROM service_settings WHERE key = 'Maintenance.IsEnabled'",

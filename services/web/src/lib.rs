@@ -86,6 +86,7 @@ fn listen_address(env: &dyn config::Environment) -> Result<SocketAddr, ConfigErr
 #[derive(Clone)]
 pub struct AppState {
     pool: Arc<OnceCell<PgPool>>,
+    migrations_seen: Arc<readiness::MigrationsSeen>,
     pub infrastructure_key_hash: Option<Arc<String>>,
 }
 
@@ -93,6 +94,7 @@ impl AppState {
     pub fn new(infrastructure_key_hash: Option<String>) -> Self {
         Self {
             pool: Arc::new(OnceCell::new()),
+            migrations_seen: Arc::default(),
             infrastructure_key_hash: infrastructure_key_hash.map(Arc::new),
         }
     }
@@ -110,7 +112,7 @@ impl AppState {
     /// Readiness, including the time before the database was first reached.
     pub async fn readiness(&self) -> Readiness {
         match self.pool() {
-            Some(pool) => readiness::check(pool).await,
+            Some(pool) => readiness::check_with(pool, &self.migrations_seen).await,
             None => Readiness::NotReady {
                 reason: NotReadyReason::DatabaseUnavailable,
                 detail: None,
