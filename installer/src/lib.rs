@@ -1,1 +1,13 @@
-//! Takes a JIM release bundle across the air gap: verify, load, configure, bring up.
+//! Takes a JIM release bundle across the air gap: verify it while reading the media once,
+//! check the host, load the images through the Docker Engine API, write `.env`, bring the stack
+//! up with Docker Compose v2 and wait until JIM is ready.
+
+pub mod compose;
+pub mod configure;
+pub mod docker;
+pub mod exit;
+pub mod load;
+pub mod preflight;
+pub mod ready;
+pub mod state;
+pub mod verify;
