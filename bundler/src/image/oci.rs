@@ -119,6 +119,8 @@ struct RunConfig<'a> {
     labels: &'a BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     healthcheck: Option<Healthcheck<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stop_signal: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -231,6 +233,7 @@ impl Documents {
                 working_dir: spec.working_dir.as_deref(),
                 labels: &spec.labels,
                 healthcheck: spec.healthcheck.as_ref().map(Healthcheck::new),
+                stop_signal: spec.stop_signal.as_deref(),
             },
             created: created.clone(),
             history: [History {

@@ -256,6 +256,9 @@ pub struct ImageSpec {
     pub volume_owner: Option<Owner>,
     /// The health check, if any.
     pub healthcheck: Option<HealthCheck>,
+    /// The signal `docker stop` sends, such as `SIGINT`; the engine's default (`SIGTERM`) when
+    /// unset.
+    pub stop_signal: Option<String>,
     /// Image labels (see [`labels`]).
     pub labels: BTreeMap<String, String>,
     /// The creation time of the image and of every file in it.
@@ -283,6 +286,7 @@ impl ImageSpec {
             volumes: Vec::new(),
             volume_owner: None,
             healthcheck: None,
+            stop_signal: None,
             labels: BTreeMap::new(),
             created,
             files: Vec::new(),

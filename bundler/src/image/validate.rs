@@ -51,6 +51,18 @@ impl ImageSpec {
         if let Some(check) = &self.healthcheck {
             validate_healthcheck(check)?;
         }
+        if let Some(signal) = &self.stop_signal {
+            let well_formed = signal.strip_prefix("SIG").is_some_and(|name| {
+                !name.is_empty() && name.bytes().all(|byte| byte.is_ascii_uppercase())
+            });
+            if !well_formed {
+                return Err(invalid(
+                    "stop signal",
+                    signal,
+                    "expected a name such as `SIGINT`",
+                ));
+            }
+        }
         for file in &self.files {
             normalise_image_path(&file.destination)
                 .map_err(|reason| invalid("file destination", &file.destination, reason))?;
