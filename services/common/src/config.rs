@@ -270,7 +270,7 @@ pub fn optional_value(env: &dyn Environment, name: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn database_env<'a>(hostname: &'a str) -> HashMap<&'static str, &'a str> {
+    fn database_env(hostname: &str) -> HashMap<&'static str, &str> {
         HashMap::from([
             ("JIM_DB_HOSTNAME", hostname),
             ("JIM_DB_NAME", "jim"),

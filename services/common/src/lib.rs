@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod database;
+pub mod entry;
 pub mod healthcheck;
 pub mod heartbeat;
 pub mod logging;

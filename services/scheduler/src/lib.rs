@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use jim_common::config::{self, ProcessEnvironment};
-use jim_common::healthcheck::{HEALTHY, UNHEALTHY, check_heartbeat_file};
 use jim_common::heartbeat::{self, ServiceState, StatusBoard};
 use jim_common::readiness::{self, Readiness};
 use jim_common::shutdown::Shutdown;
@@ -52,46 +51,20 @@ impl SchedulerConfig {
 
 /// The `healthcheck` subcommand.
 pub fn healthcheck() -> ExitCode {
-    let path = config::heartbeat_path(&ProcessEnvironment);
-    match check_heartbeat_file(&path, HEALTHCHECK_MAX_AGE) {
-        Ok(age) => {
-            println!("healthy: heartbeat {} s old", age.as_secs());
-            ExitCode::from(HEALTHY as u8)
-        }
-        Err(message) => {
-            eprintln!("unhealthy: {message}");
-            ExitCode::from(UNHEALTHY as u8)
-        }
-    }
+    jim_common::entry::heartbeat_healthcheck(
+        &config::heartbeat_path(&ProcessEnvironment),
+        HEALTHCHECK_MAX_AGE,
+    )
 }
 
 /// Reads the configuration, starts the runtime and runs the scheduler until SIGTERM.
 pub fn main() -> ExitCode {
-    let config = match SchedulerConfig::from_env(&ProcessEnvironment) {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    if let Err(error) = jim_common::logging::init(Service::Scheduler, &config.log) {
-        eprintln!("error: {error}");
-        return ExitCode::from(2);
-    }
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(config)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!("JIM.Scheduler stopped: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    jim_common::entry::run_service(
+        Service::Scheduler,
+        SchedulerConfig::from_env(&ProcessEnvironment),
+        |config| &config.log,
+        run,
+    )
 }
 
 async fn run(config: SchedulerConfig) -> anyhow::Result<()> {

@@ -218,31 +218,12 @@ pub fn healthcheck() -> ExitCode {
 
 /// Reads the configuration, starts the runtime and serves until SIGTERM or Ctrl-C.
 pub fn main() -> ExitCode {
-    let config = match WebConfig::from_env(&ProcessEnvironment) {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    if let Err(error) = jim_common::logging::init(Service::Web, &config.log) {
-        eprintln!("error: {error}");
-        return ExitCode::from(2);
-    }
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(serve(config)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!("JIM.Web stopped: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    jim_common::entry::run_service(
+        Service::Web,
+        WebConfig::from_env(&ProcessEnvironment),
+        |config| &config.log,
+        serve,
+    )
 }
 
 async fn serve(config: WebConfig) -> anyhow::Result<()> {
