@@ -118,17 +118,14 @@ pub struct PostgresImageArguments {
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
 
-    /// The image's reference; it must not claim to be the official postgres image.
-    #[arg(
-        long,
-        value_name = "NAME:TAG",
-        default_value = "jim-postgres:15-debian"
-    )]
-    pub tag: String,
+    /// The image's reference; it must not claim to be the official postgres image
+    /// [default: jim-postgres:MAJOR-debian].
+    #[arg(long, value_name = "NAME:TAG")]
+    pub tag: Option<String>,
 
-    /// The PostgreSQL major version installed on the host.
-    #[arg(long, value_name = "MAJOR", default_value_t = jim_bundle::postgres::DEFAULT_MAJOR_VERSION)]
-    pub postgres_version: u32,
+    /// The PostgreSQL major version installed on the host [default: the newest installed].
+    #[arg(long, value_name = "MAJOR")]
+    pub postgres_version: Option<u32>,
 
     /// The source tree whose last commit dates the image when SOURCE_DATE_EPOCH is unset.
     #[arg(long, value_name = "DIR", default_value = ".")]

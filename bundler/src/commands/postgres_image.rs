@@ -2,16 +2,23 @@
 //! packages.
 
 use anyhow::Result;
-use jim_bundle::postgres::{PostgresImageRequest, build_postgres_image};
+use jim_bundle::postgres::{PostgresImageRequest, build_postgres_image, newest_installed_major};
 use jim_bundle::source::resolve_created;
 
 use crate::cli::PostgresImageArguments;
 
 /// Writes the image tar and prints its reference, id and size.
 pub fn run(arguments: &PostgresImageArguments) -> Result<()> {
+    let major = arguments
+        .postgres_version
+        .unwrap_or_else(newest_installed_major);
+    let reference = arguments
+        .tag
+        .clone()
+        .unwrap_or_else(|| format!("jim-postgres:{major}-debian"));
     let request = PostgresImageRequest {
-        reference: arguments.tag.clone(),
-        major: arguments.postgres_version,
+        reference,
+        major,
         created: resolve_created(&arguments.source)?,
     };
     let written = build_postgres_image(&request, &arguments.out)?;

@@ -26,8 +26,29 @@ use crate::image::{
 use crate::image_archive::split_tagged_reference;
 use crate::services::SOURCE_URL;
 
-/// The major version Debian 12 ships, and so the default.
+/// The major version Debian 12 ships, used when none is installed to say otherwise.
 pub const DEFAULT_MAJOR_VERSION: u32 = 15;
+
+/// Where Debian installs each PostgreSQL major version, one folder per version.
+const INSTALL_ROOT: &str = "/usr/lib/postgresql";
+
+/// The newest PostgreSQL major version installed from Debian's packages, or
+/// [`DEFAULT_MAJOR_VERSION`] when none is (the build then reports what to install).
+pub fn newest_installed_major() -> u32 {
+    fs::read_dir(INSTALL_ROOT)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|major| {
+            Path::new(INSTALL_ROOT)
+                .join(major.to_string())
+                .join("bin/postgres")
+                .is_file()
+        })
+        .max()
+        .unwrap_or(DEFAULT_MAJOR_VERSION)
+}
 
 /// The uid and gid of the `postgres` user in the image, as in the official image.
 pub const POSTGRES_UID: u64 = 999;
@@ -75,7 +96,7 @@ pub fn build_postgres_image(
             value: request.reference.clone(),
             reason: reason.to_owned(),
         })?;
-    let install = PathBuf::from(format!("/usr/lib/postgresql/{}", request.major));
+    let install = Path::new(INSTALL_ROOT).join(request.major.to_string());
     if !install.join("bin/postgres").is_file() {
         return Err(Error::PostgresNotInstalled {
             major: request.major,
@@ -159,7 +180,7 @@ fn assemble_root(root: &Path, major: u32) -> Result<(), Error> {
         make_symlink(target, &root.join(link))?;
     }
 
-    let install = format!("/usr/lib/postgresql/{major}");
+    let install = format!("{INSTALL_ROOT}/{major}");
     let mut executables = Vec::new();
     for program in PROGRAMS {
         let destination = format!("{install}/bin/{program}");
