@@ -17,8 +17,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use common::{
-    jim_bundle, release_binaries, require_tool, run, run_ok, workspace_root, write_key_pair,
-    write_postgres_image,
+    fresh_test_folder, jim_bundle, release_binaries, require_tool, run, run_ok, workspace_root,
+    write_key_pair, write_postgres_image,
 };
 use jim_bundle::layout::{BundleManifest, ImageRole, Service};
 
@@ -26,10 +26,9 @@ const VERSION: &str = "0.1.0";
 const DATABASE_FILE: &str = "jim-postgres-15.tar";
 const DATABASE_REFERENCE: &str = "jim-postgres:15-debian";
 
-/// The bundle every test of this file checks.
+/// The bundle most tests of this file check. Its files stay in the target folder until the
+/// next run of this file (a shared bundle outlives every test, so no test may delete it).
 struct BuiltBundle {
-    /// Holds every file of the build; removed when the test process ends.
-    _dir: tempfile::TempDir,
     work: PathBuf,
     out: PathBuf,
     database_image: PathBuf,
@@ -108,15 +107,13 @@ fn bundle() -> &'static BuiltBundle {
     static BUNDLE: OnceLock<BuiltBundle> = OnceLock::new();
     BUNDLE.get_or_init(|| {
         require_tools();
-        let dir = tempfile::tempdir().unwrap();
-        let work = dir.path().to_path_buf();
+        let work = fresh_test_folder("bundle-unsigned");
         let database_image = work.join("postgres.tar");
         write_postgres_image(DATABASE_REFERENCE, &database_image);
         let bundle = BuiltBundle {
             out: work.join("dist"),
             work,
             database_image,
-            _dir: dir,
         };
         timed_build(&mut build_command(&bundle, &bundle.out));
         bundle
@@ -125,7 +122,6 @@ fn bundle() -> &'static BuiltBundle {
 
 /// A signed bundle without a database image, and the public key that checks it.
 struct SignedBundle {
-    _dir: tempfile::TempDir,
     out: PathBuf,
     public_key: PathBuf,
 }
@@ -134,20 +130,16 @@ fn signed_bundle() -> &'static SignedBundle {
     static BUNDLE: OnceLock<SignedBundle> = OnceLock::new();
     BUNDLE.get_or_init(|| {
         require_tools();
-        let dir = tempfile::tempdir().unwrap();
-        let (public_key, secret_key) = write_key_pair(&dir.path().join("keys"));
-        let out = dir.path().join("dist");
+        let dir = fresh_test_folder("bundle-signed");
+        let (public_key, secret_key) = write_key_pair(&dir.join("keys"));
+        let out = dir.join("dist");
         let mut command = base_build_command(&out);
         command
             .arg("--no-database-image")
             .arg("--sign")
             .arg(&secret_key);
         timed_build(&mut command);
-        SignedBundle {
-            _dir: dir,
-            out,
-            public_key,
-        }
+        SignedBundle { out, public_key }
     })
 }
 

@@ -60,6 +60,19 @@ pub fn unique_name(purpose: &str) -> String {
     format!("jim-test-{purpose}-{}-{nanos:x}", std::process::id())
 }
 
+/// An empty folder `name` in Cargo's folder for test files, emptied first of what an earlier
+/// run left. For data shared by all the tests of a file, which lives as long as the process.
+pub fn fresh_test_folder(name: &str) -> PathBuf {
+    let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    if folder.exists() {
+        std::fs::remove_dir_all(&folder).unwrap_or_else(|error| {
+            panic!("cannot empty `{}` for the test: {error}", folder.display())
+        });
+    }
+    std::fs::create_dir_all(&folder).unwrap();
+    folder
+}
+
 /// Runs a command and returns its output, failing the test when it cannot start.
 pub fn run(command: &mut Command) -> Output {
     let program = command.get_program().to_string_lossy().into_owned();
