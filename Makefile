@@ -6,7 +6,7 @@ VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 TARGET_DIR := target/x86_64-unknown-linux-gnu
 CARGO ?= cargo
 
-.PHONY: all build release test lint demo demo-stop bundle bench clean
+.PHONY: all build release test lint demo demo-local demo-stop bundle bench clean
 
 all: build
 
@@ -27,15 +27,23 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-# Starts the three services against the local PostgreSQL and prints the URL.
-demo: build
+# The whole air-gap path: build, bundle, install from the .tar.gz, print the address.
+demo:
 	bash scripts/demo.sh
+
+# The three services as local processes on the local PostgreSQL, for development.
+demo-local: build
+	bash scripts/demo-local.sh
 
 demo-stop:
 	bash scripts/demo-stop.sh
 
+# The release bundle, with a PostgreSQL image built from this machine's Debian packages.
 bundle: release
-	$(TARGET_DIR)/release/jim-bundle build --version $(VERSION) --out dist
+	mkdir -p dist
+	$(TARGET_DIR)/release/jim-bundle postgres-image --out dist/jim-postgres.tar
+	$(TARGET_DIR)/release/jim-bundle build --version $(VERSION) --out dist \
+		--image-tar jim-postgres.tar=dist/jim-postgres.tar --database-image-name jim-postgres.tar
 
 bench: release
 	bash bench/run.sh

@@ -1,54 +1,65 @@
 #!/usr/bin/env bash
-# `make demo`: starts jim-web, jim-worker and jim-scheduler against the local PostgreSQL
-# (installed from Debian's packages when missing), waits until JIM is ready and prints the URL.
-# The services keep running in the background; `make demo-stop` stops them.
+# `make demo`: the whole air-gap path on this machine. Builds the release binaries, a
+# PostgreSQL image from Debian's packages and the release bundle (no registry, no network),
+# then installs JIM from the `.tar.gz` with jim-install and prints the address of a ready JIM.
+# `make demo-stop` stops it again (the volumes are kept).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 state=${JIM_DEMO_DIR:-/tmp/jim-demo}
 port=${JIM_DEMO_PORT:-5200}
-binaries=target/x86_64-unknown-linux-gnu/debug
+project=jim-demo
+release=target/x86_64-unknown-linux-gnu/release
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+
+say() { printf '\ndemo: %s\n' "$*" >&2; }
 
 if ! command -v pg_ctlcluster >/dev/null 2>&1; then
-    echo "demo: installing PostgreSQL from Debian's packages"
+    say "installing PostgreSQL from Debian's packages (the database image is built from them)"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
-bash .ci/start-postgres >/dev/null
+docker compose version >/dev/null 2>&1 || bash .ci/install-compose
+docker info >/dev/null 2>&1 || { echo "demo: the Docker Engine is not reachable" >&2; exit 1; }
 
-bash scripts/demo-stop.sh >/dev/null 2>&1 || true
-mkdir -p "$state/logs"
+say "building the release binaries"
+cargo build --workspace --bins --release
 
-# A database of its own, recreated on every run so the demo starts from nothing.
-export PGPASSWORD=jim_test
-psql -q -h 127.0.0.1 -U jim_test -d postgres -c "DROP DATABASE IF EXISTS jim_demo WITH (FORCE)"
-psql -q -h 127.0.0.1 -U jim_test -d postgres -c "CREATE DATABASE jim_demo"
+say "building the release bundle (offline)"
+mkdir -p "$state/dist"
+"$release/jim-bundle" postgres-image --out "$state/dist/jim-postgres.tar"
+"$release/jim-bundle" build --version "$version" --out "$state/dist" \
+    --image-tar jim-postgres.tar="$state/dist/jim-postgres.tar" \
+    --database-image-name jim-postgres.tar
+archive="$state/dist/jim-release-$version.tar.gz"
 
-key="jim_ak_$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
-export JIM_DB_HOSTNAME=127.0.0.1:5432 JIM_DB_NAME=jim_demo JIM_DB_USERNAME=jim_test
-export JIM_DB_PASSWORD=jim_test JIM_LOG_LEVEL=Information JIM_LOG_PATH="$state/logs"
-export JIM_INFRASTRUCTURE_API_KEY="$key" JIM_LISTEN_ADDRESS="127.0.0.1:$port"
-for service in web worker scheduler; do
-    JIM_HEARTBEAT_PATH="$state/$service.heartbeat" \
-        nohup "$binaries/jim-$service" >"$state/$service.out" 2>&1 &
-    echo $! >"$state/$service.pid"
-done
+say "checking the archive as an administrator would"
+(cd "$state/dist" && sha256sum -c "jim-release-$version.tar.gz.sha256")
 
-echo "demo: waiting for JIM to be ready on port $port"
-for _ in $(seq 1 120); do
-    if curl -fsS "http://127.0.0.1:$port/api/v1/health/ready" >/dev/null 2>&1; then
-        curl -fsS "http://127.0.0.1:$port/api/v1/health/ready"; echo
-        cat <<MSG
+say "installing from $archive"
+cat >"$state/answers.yml" <<ANSWERS
+database:
+  mode: bundled
+sso:
+  authority: https://idp.example.invalid/realms/jim
+  clientId: jim-web
+  secret: demo-only-secret
+  apiScope: jim-api
+  initialAdmin: 00000000-0000-0000-0000-000000000001
+web:
+  port: $port
+log:
+  level: Information
+ANSWERS
+"$release/jim-install" install "$archive" --dir "$state/jim" --project "$project" \
+    --answers "$state/answers.yml"
 
-JIM is ready.
+key=$(sed -n 's/^JIM_INFRASTRUCTURE_API_KEY=//p' "$state/jim/compose/.env")
+cat <<MSG
+
+JIM is ready, installed from the bundle into $state/jim (compose project $project).
   Status page:     http://127.0.0.1:$port/
   API reference:   http://127.0.0.1:$port/api/swagger/
   Try the API:     curl -H 'X-API-Key: $key' http://127.0.0.1:$port/api/v1/system/health
-  Logs:            $state/logs
+  Status:          $release/jim-install status --dir $state/jim
   Stop it:         make demo-stop
 MSG
-        exit 0
-    fi
-    sleep 1
-done
-echo "demo: JIM did not become ready within 120 s; the service output is in $state/*.out" >&2
-exit 1

@@ -10,6 +10,27 @@ use crate::layout::{
     Service,
 };
 
+/// The installer's exit codes as `docs/INSTALL.md` lists them. The installer defines them in
+/// its `exit` module; a test there checks that this table says the same.
+pub const INSTALLER_EXIT_CODES: [(u8, &str); 7] = [
+    (0, "success"),
+    (
+        1,
+        "the bundle failed verification; nothing was loaded or installed",
+    ),
+    (
+        2,
+        "a usage or environment error (a bad option, a missing file, no terminal and no answers)",
+    ),
+    (
+        3,
+        "the Docker Engine or Docker Compose is missing, stopped or unreachable",
+    ),
+    (4, "a preflight check failed"),
+    (5, "the stack did not become ready in time"),
+    (10, "another failure during a step; the message says which"),
+];
+
 /// The name under which the public key is published beside the release.
 pub const PUBLIC_KEY_FILE: &str = "jim-release.pub";
 
@@ -276,10 +297,44 @@ pub fn install_guide(facts: &DocumentFacts<'_>) -> String {
         text,
         "| `./{INSTALLER_FILE} install BUNDLE --answers FILE` | takes the settings from a file instead of asking |"
     );
+    let rows = [
+        (
+            "preflight",
+            "checks Docker, Compose, memory, disk, the web port and the architecture",
+        ),
+        (
+            "load",
+            "loads the images of the installed release into Docker",
+        ),
+        (
+            "configure",
+            "asks the settings again and rewrites `.env` (keeps the database password)",
+        ),
+        ("up", "starts the stack and waits until it is ready"),
+        (
+            "down",
+            "stops the stack; the volumes (database, keys, logs) are kept",
+        ),
+        (
+            "status",
+            "shows the containers, their health and whether JIM is ready",
+        ),
+        ("logs", "shows the services' logs"),
+    ];
+    for (command, meaning) in rows {
+        let _ = writeln!(text, "| `./{INSTALLER_FILE} {command}` | {meaning} |");
+    }
+    let _ = writeln!(text);
     let _ = writeln!(
         text,
-        "| `./{INSTALLER_FILE} status` | shows the containers and their health |"
+        "Every command takes `--dir DIR` (default `/opt/jim` as root) and `--help`."
     );
+    let _ = writeln!(text, "Exit codes, the same for every command:\n");
+    let _ = writeln!(text, "| Code | Meaning |");
+    let _ = writeln!(text, "|---|---|");
+    for (code, meaning) in INSTALLER_EXIT_CODES {
+        let _ = writeln!(text, "| {code} | {meaning} |");
+    }
     let _ = writeln!(text);
 
     let _ = writeln!(text, "## 3. Or install by hand\n");

@@ -22,6 +22,19 @@ pub enum Exit {
     Failure = 10,
 }
 
+impl Exit {
+    /// Every exit code, in order.
+    pub const ALL: [Exit; 7] = [
+        Exit::Success,
+        Exit::VerificationFailed,
+        Exit::Usage,
+        Exit::Docker,
+        Exit::Preflight,
+        Exit::NotReady,
+        Exit::Failure,
+    ];
+}
+
 impl From<Exit> for ExitCode {
     fn from(exit: Exit) -> Self {
         ExitCode::from(exit as u8)

@@ -107,13 +107,32 @@ pub async fn check_ready(port: u16) -> Result<u16, String> {
         .map_err(|error| error.to_string())
 }
 
-/// Polls readiness every 2 s until 200 or `timeout`; returns how long it took.
-pub async fn wait_until_ready(port: u16, timeout: Duration) -> Result<Duration, String> {
+/// Polls every 2 s until JIM answers ready and every container of `project` is running and
+/// healthy (Docker runs the first health checks some seconds after start), or `timeout`.
+pub async fn wait_until_healthy(
+    docker: &Docker,
+    project: &str,
+    port: u16,
+    timeout: Duration,
+) -> Result<Duration, String> {
     let started = Instant::now();
     let mut last = String::from("no answer yet");
     while started.elapsed() < timeout {
         match check_ready(port).await {
-            Ok(200) => return Ok(started.elapsed()),
+            Ok(200) => match containers(docker, project).await {
+                Ok(list) if !list.is_empty() && list.iter().all(ContainerStatus::is_good) => {
+                    return Ok(started.elapsed());
+                }
+                Ok(list) => {
+                    let waiting: Vec<String> = list
+                        .iter()
+                        .filter(|container| !container.is_good())
+                        .map(|container| format!("{} is {}", container.service, container.health))
+                        .collect();
+                    last = format!("ready, but {}", waiting.join(", "));
+                }
+                Err(error) => last = error.to_string(),
+            },
             Ok(code) => last = format!("{READY_PATH} answered {code}"),
             Err(error) => last = error,
         }

@@ -11,7 +11,10 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 fn release_binaries() -> PathBuf {
@@ -30,13 +33,18 @@ fn release_binaries() -> PathBuf {
 fn jim_bundle() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let path = exe.parent().unwrap().parent().unwrap().join("jim-bundle");
-    assert!(path.exists(), "`{}` is missing: cargo build --workspace --bins", path.display());
+    assert!(
+        path.exists(),
+        "`{}` is missing: cargo build --workspace --bins",
+        path.display()
+    );
     path
 }
 
 fn run(command: &mut Command) -> Output {
-    let output = command.output().unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"));
-    output
+    command
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"))
 }
 
 fn text(output: &Output) -> String {
@@ -49,7 +57,11 @@ fn text(output: &Output) -> String {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("0.0.0.0:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("0.0.0.0:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn unique() -> String {
@@ -148,32 +160,67 @@ impl Drop for Site {
         if compose_dir.join(".env").exists() {
             let _ = Command::new("docker")
                 .current_dir(&compose_dir)
-                .args(["compose", "--project-name", &self.project, "--profile", "with-db"])
-                .args(["-f", "docker-compose.yml", "-f", "docker-compose.production.yml"])
-                .args(["-f", "docker-compose.override.yml", "down", "--volumes", "--remove-orphans"])
+                .args([
+                    "compose",
+                    "--project-name",
+                    &self.project,
+                    "--profile",
+                    "with-db",
+                ])
+                .args([
+                    "-f",
+                    "docker-compose.yml",
+                    "-f",
+                    "docker-compose.production.yml",
+                ])
+                .args([
+                    "-f",
+                    "docker-compose.override.yml",
+                    "down",
+                    "--volumes",
+                    "--remove-orphans",
+                ])
                 .output();
         }
         for container in &self.extra_containers {
-            let _ = Command::new("docker").args(["rm", "-f", "-v", container]).output();
+            let _ = Command::new("docker")
+                .args(["rm", "-f", "-v", container])
+                .output();
         }
         for network in &self.extra_networks {
-            let _ = Command::new("docker").args(["network", "rm", network]).output();
+            let _ = Command::new("docker")
+                .args(["network", "rm", network])
+                .output();
         }
         for image in ["jim-web", "jim-worker", "jim-scheduler"] {
             let reference = format!("{image}:{}", self.version);
             let _ = Command::new("docker").args(["rmi", &reference]).output();
         }
-        let _ = Command::new("docker").args(["rmi", &self.database_tag]).output();
+        let _ = Command::new("docker")
+            .args(["rmi", &self.database_tag])
+            .output();
     }
 }
 
 fn env_lines(path: &Path) -> Vec<String> {
-    fs::read_to_string(path).unwrap().lines().map(String::from).collect()
+    fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
 }
 
 fn ready(port: u16) -> bool {
     let output = Command::new("curl")
-        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5"])
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--max-time",
+            "5",
+        ])
         .arg(format!("http://127.0.0.1:{port}/api/v1/health/ready"))
         .output()
         .expect("curl");
@@ -209,9 +256,14 @@ fn install_from_the_archive_with_the_bundled_database_then_again_then_down() {
     let status: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(status["ready"], true);
     let containers = status["containers"].as_array().unwrap();
-    let services: Vec<&str> =
-        containers.iter().map(|container| container["service"].as_str().unwrap()).collect();
-    assert_eq!(services, ["jim.database", "jim.scheduler", "jim.web", "jim.worker"]);
+    let services: Vec<&str> = containers
+        .iter()
+        .map(|container| container["service"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        services,
+        ["jim.database", "jim.scheduler", "jim.web", "jim.worker"]
+    );
     for container in containers {
         assert_eq!(container["state"], "running", "{container}");
         assert_eq!(container["health"], "healthy", "{container}");
@@ -220,12 +272,25 @@ fn install_from_the_archive_with_the_bundled_database_then_again_then_down() {
     // The .env holds the loaded image tags and a generated database password, mode 0600.
     let env_path = site.install_dir().join("compose/.env");
     let first = env_lines(&env_path);
-    assert!(first.contains(&format!("JIM_VERSION={}", site.version)), "{first:?}");
-    assert!(first.contains(&format!("JIM_DB_IMAGE={}", site.database_tag)), "{first:?}");
-    let password = first.iter().find(|line| line.starts_with("JIM_DB_PASSWORD=")).unwrap().clone();
+    assert!(
+        first.contains(&format!("JIM_VERSION={}", site.version)),
+        "{first:?}"
+    );
+    assert!(
+        first.contains(&format!("JIM_DB_IMAGE={}", site.database_tag)),
+        "{first:?}"
+    );
+    let password = first
+        .iter()
+        .find(|line| line.starts_with("JIM_DB_PASSWORD="))
+        .unwrap()
+        .clone();
     assert_eq!(password.len(), "JIM_DB_PASSWORD=".len() + 32, "{password}");
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(fs::metadata(&env_path).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        fs::metadata(&env_path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 
     // A second install changes nothing it should not: same .env, no image loaded twice.
     let output = run(site
@@ -236,8 +301,17 @@ fn install_from_the_archive_with_the_bundled_database_then_again_then_down() {
         .args(["--timeout", "300", "--ignore-preflight"]));
     assert!(output.status.success(), "second install: {}", text(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!stderr.contains("loaded   "), "an image was loaded twice: {}", text(&output));
-    assert_eq!(stderr.matches("(same ID; skipped)").count(), 4, "{}", text(&output));
+    assert!(
+        !stderr.contains("loaded   "),
+        "an image was loaded twice: {}",
+        text(&output)
+    );
+    assert_eq!(
+        stderr.matches("(same ID; skipped)").count(),
+        4,
+        "{}",
+        text(&output)
+    );
     assert_eq!(env_lines(&env_path), first);
 
     // Down stops every container and keeps the volumes.
@@ -249,10 +323,14 @@ fn install_from_the_archive_with_the_bundled_database_then_again_then_down() {
         "--filter",
         &format!("label=com.docker.compose.project={}", site.project),
     ]));
-    assert!(String::from_utf8_lossy(&output.stdout).trim().is_empty(), "containers remain");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).trim().is_empty(),
+        "containers remain"
+    );
     let output = run(Command::new("docker").args(["volume", "ls", "-q"]));
     assert!(
-        String::from_utf8_lossy(&output.stdout).contains(&format!("{}_jim-db-volume", site.project)),
+        String::from_utf8_lossy(&output.stdout)
+            .contains(&format!("{}_jim-db-volume", site.project)),
         "down removed the database volume"
     );
 }
@@ -295,7 +373,10 @@ fn install_with_an_external_database_the_profile_does_not_manage() {
         if inspect.status.success() {
             break;
         }
-        assert!(Instant::now() < deadline, "the stack's network never appeared");
+        assert!(
+            Instant::now() < deadline,
+            "the stack's network never appeared"
+        );
         if let Some(status) = install.try_wait().unwrap() {
             let output = install.wait_with_output().unwrap();
             panic!("install ended before up ({status}): {}", text(&output));
@@ -317,7 +398,11 @@ fn install_with_an_external_database_the_profile_does_not_manage() {
         "POSTGRES_PASSWORD=external-secret-123",
         &site.database_tag,
     ]));
-    assert!(output.status.success(), "external database: {}", text(&output));
+    assert!(
+        output.status.success(),
+        "external database: {}",
+        text(&output)
+    );
 
     let output = install.wait_with_output().unwrap();
     assert!(output.status.success(), "install: {}", text(&output));
@@ -332,9 +417,16 @@ fn install_with_an_external_database_the_profile_does_not_manage() {
         .iter()
         .map(|container| container["service"].as_str().unwrap())
         .collect();
-    assert_eq!(services, ["jim.scheduler", "jim.web", "jim.worker"], "{status}");
+    assert_eq!(
+        services,
+        ["jim.scheduler", "jim.web", "jim.worker"],
+        "{status}"
+    );
     let env = env_lines(&site.install_dir().join("compose/.env"));
-    assert!(env.contains(&format!("JIM_DB_HOSTNAME={database}:5432")), "{env:?}");
+    assert!(
+        env.contains(&format!("JIM_DB_HOSTNAME={database}:5432")),
+        "{env:?}"
+    );
 
     // The site's database leaves the stack's network first, so that `down` can remove it.
     let _ = run(Command::new("docker").args(["network", "disconnect", "-f", &network, &database]));
@@ -350,6 +442,9 @@ fn no_docker_engine_gives_the_documented_exit_code_and_a_hint() {
         .env("DOCKER_HOST", "unix:///nonexistent/docker.sock"));
     assert_eq!(output.status.code(), Some(3), "{}", text(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("cannot reach the Docker Engine"), "{stderr}");
+    assert!(
+        stderr.contains("cannot reach the Docker Engine"),
+        "{stderr}"
+    );
     assert!(stderr.contains("hint:"), "{stderr}");
 }

@@ -275,9 +275,13 @@ pub async fn up_and_wait(
     );
     stack.up()?;
     eprintln!("waiting up to {timeout} s for JIM to be ready");
-    match ready::wait_until_ready(port, Duration::from_secs(timeout)).await {
+    let timeout_duration = Duration::from_secs(timeout);
+    match ready::wait_until_healthy(docker, &stack.project, port, timeout_duration).await {
         Ok(elapsed) => {
-            eprintln!("JIM is ready after {} s", elapsed.as_secs());
+            eprintln!(
+                "JIM is ready and every container healthy after {} s",
+                elapsed.as_secs()
+            );
             println!("http://localhost:{port}/");
             Ok(Exit::Success)
         }

@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use super::settings::WebPort;
 
-/// The container that publishes JIM's web port (`container_name` in the compose file).
-const WEB_CONTAINER: &str = "jim.web";
+/// The compose service of the web container, and the labels compose puts on its containers.
+const WEB_SERVICE: &str = "jim.web";
+const SERVICE_LABEL: &str = "com.docker.compose.service";
+const WORKING_DIR_LABEL: &str = "com.docker.compose.project.working_dir";
 
 /// How long the Docker Engine may take to say who holds a port.
 const DOCKER_TIMEOUT: Duration = Duration::from_secs(3);
@@ -49,50 +51,44 @@ pub fn check_port(web_port: WebPort, compose_folder: &Path) -> PortStatus {
     }
 }
 
-/// Whether this install's `jim.web` container is running and publishes `port`. Any failure to
-/// ask Docker counts as "no".
+/// Whether this install's `jim.web` container is running and publishes `port`. Containers are
+/// named after the compose project, so the container is found by its compose labels: the
+/// service `jim.web` and the working folder of this install's compose files. Any failure to ask
+/// Docker counts as "no".
 fn published_by_this_install(port: u16, compose_folder: &Path) -> bool {
-    let inspected = block_on_own_thread(|| async {
+    let Ok(folder) = compose_folder.canonicalize() else {
+        return false;
+    };
+    let filters = std::collections::HashMap::from([(
+        "label".to_string(),
+        vec![
+            format!("{SERVICE_LABEL}={WEB_SERVICE}"),
+            format!("{WORKING_DIR_LABEL}={}", folder.display()),
+        ],
+    )]);
+    let listed = block_on_own_thread(|| async {
         let docker = bollard::Docker::connect_with_local_defaults()
             .ok()?
             .with_timeout(DOCKER_TIMEOUT);
-        tokio::time::timeout(
-            DOCKER_TIMEOUT,
-            docker.inspect_container(WEB_CONTAINER, None),
-        )
-        .await
-        .ok()?
-        .ok()
+        let options = bollard::query_parameters::ListContainersOptionsBuilder::new()
+            .filters(&filters)
+            .build();
+        tokio::time::timeout(DOCKER_TIMEOUT, docker.list_containers(Some(options)))
+            .await
+            .ok()?
+            .ok()
     });
-    let Some(Some(container)) = inspected else {
+    let Some(Some(containers)) = listed else {
         return false;
     };
-
-    let running = container
-        .state
-        .and_then(|state| state.running)
-        .unwrap_or(false);
-    let working_dir = container
-        .config
-        .and_then(|config| config.labels)
-        .and_then(|labels| {
-            labels
-                .get("com.docker.compose.project.working_dir")
-                .cloned()
-        });
-    let same_install = match (working_dir, compose_folder.canonicalize()) {
-        (Some(dir), Ok(folder)) => Path::new(&dir) == folder,
-        _ => false,
-    };
-    let port = port.to_string();
-    let publishes_port = container
-        .network_settings
-        .and_then(|settings| settings.ports)
-        .into_iter()
-        .flatten()
-        .flat_map(|(_, bindings)| bindings.unwrap_or_default())
-        .any(|binding| binding.host_port.as_deref() == Some(port.as_str()));
-    running && same_install && publishes_port
+    // Listing without `all` returns running containers only.
+    containers.iter().any(|container| {
+        container
+            .ports
+            .iter()
+            .flatten()
+            .any(|binding| binding.public_port == Some(port))
+    })
 }
 
 /// Runs a future to completion on a thread of its own with its own runtime, so that callers
