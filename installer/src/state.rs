@@ -83,8 +83,13 @@ pub struct InstallDir {
 }
 
 impl InstallDir {
+    /// The install folder at `root`, made absolute: compose runs inside `compose/`, so a
+    /// relative path would point elsewhere from there.
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        let root = root.into();
+        Self {
+            root: std::path::absolute(&root).unwrap_or(root),
+        }
     }
 
     pub fn compose_dir(&self) -> PathBuf {
@@ -170,5 +175,12 @@ mod tests {
         };
         dir.write_state(&state).unwrap();
         assert_eq!(dir.read_state().unwrap(), Some(state));
+    }
+
+    #[test]
+    fn a_relative_install_folder_is_made_absolute() {
+        let dir = InstallDir::new("jim");
+        assert!(dir.root.is_absolute());
+        assert!(dir.env_file().ends_with("jim/compose/.env"));
     }
 }
