@@ -66,6 +66,7 @@ async fn two_schedulers_enqueue_each_due_run_exactly_once() {
     })
     .await;
     assert!(enough, "{}\n{}", first.output(), second.output());
+    let (first_output, second_output) = (first.output(), second.output());
     drop(first);
     drop(second);
 
@@ -100,11 +101,12 @@ async fn two_schedulers_enqueue_each_due_run_exactly_once() {
             .unwrap();
     assert_eq!(per_execution, 0);
 
-    // Both schedulers did some of the work.
-    let schedulers: i64 =
-        sqlx::query_scalar("SELECT count(DISTINCT enqueued_by) FROM schedule_executions")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-    assert_eq!(schedulers, 2);
+    // Both schedulers were running schedules side by side the whole time. (Which of them wins
+    // each round is up to timing: one may win every round on a busy machine, which is fine.)
+    for output in [&first_output, &second_output] {
+        assert!(
+            output.contains("The application is ready; running schedules"),
+            "{output}"
+        );
+    }
 }
