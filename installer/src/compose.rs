@@ -1,21 +1,13 @@
 //! Docker Compose v2, run as the command administrators know, always with the files named
 //! explicitly, the project name fixed, and `--pull never` so nothing reaches for a registry.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
+
+use jim_bundle::layout::{COMPOSE_FILES, DATABASE_PROFILE};
 
 /// The oldest Compose the installer supports (`depends_on.required` needs 2.20).
 pub const MINIMUM_VERSION: (u32, u32) = (2, 20);
-
-/// The compose files the installer uses, in order; the development file is never shipped.
-pub const FILES: [&str; 3] = [
-    "docker-compose.yml",
-    "docker-compose.production.yml",
-    "docker-compose.override.yml",
-];
-
-/// The profile that starts the bundled database.
-pub const DATABASE_PROFILE: &str = "with-db";
 
 /// What went wrong running compose.
 #[derive(Debug, thiserror::Error)]
@@ -111,7 +103,8 @@ impl Stack {
             .current_dir(&self.compose_dir);
         command.args(["--project-name", &self.project]);
         command.arg("--env-file").arg(self.compose_dir.join(".env"));
-        for file in FILES {
+        // The bundle's layout names the files: the development file is never among them.
+        for file in COMPOSE_FILES {
             command.arg("-f").arg(file);
         }
         if self.bundled_database {
@@ -188,11 +181,6 @@ impl Stack {
         let output = self.run(&arguments)?;
         Ok(String::from_utf8_lossy(&output.stdout).to_string())
     }
-}
-
-/// The compose folder inside an install folder.
-pub fn compose_dir(install_dir: &Path) -> PathBuf {
-    install_dir.join("compose")
 }
 
 #[cfg(test)]

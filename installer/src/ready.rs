@@ -92,13 +92,21 @@ pub async fn last_log_lines(docker: &Docker, container: &str, lines: u32) -> Str
     text
 }
 
-/// Asks `http://127.0.0.1:{port}/api/v1/health/ready` once; Ok(status code).
-pub async fn check_ready(port: u16) -> Result<u16, String> {
-    let client = reqwest::Client::builder()
+/// The client for readiness checks: loopback only, never through a proxy.
+fn ready_client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(5))
         .build()
-        .map_err(|error| error.to_string())?;
+        .map_err(|error| error.to_string())
+}
+
+/// Asks `http://127.0.0.1:{port}/api/v1/health/ready` once; Ok(status code).
+pub async fn check_ready(port: u16) -> Result<u16, String> {
+    ask_ready(&ready_client()?, port).await
+}
+
+async fn ask_ready(client: &reqwest::Client, port: u16) -> Result<u16, String> {
     client
         .get(format!("http://127.0.0.1:{port}{READY_PATH}"))
         .send()
@@ -115,10 +123,12 @@ pub async fn wait_until_healthy(
     port: u16,
     timeout: Duration,
 ) -> Result<Duration, String> {
+    // One client for the whole wait, so its connection is reused between polls.
+    let client = ready_client()?;
     let started = Instant::now();
     let mut last = String::from("no answer yet");
     while started.elapsed() < timeout {
-        match check_ready(port).await {
+        match ask_ready(&client, port).await {
             Ok(200) => match containers(docker, project).await {
                 Ok(list) if !list.is_empty() && list.iter().all(ContainerStatus::is_good) => {
                     return Ok(started.elapsed());

@@ -7,7 +7,7 @@
 //!   releases/jim-release-X.Y.Z/   each verified, extracted bundle
 //! ```
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -145,11 +145,6 @@ impl InstallDir {
     pub fn release_dir(&self, state: &InstallState) -> PathBuf {
         self.root.join(&state.release_folder)
     }
-}
-
-/// True when `path` names an existing folder rather than an archive.
-pub fn is_folder(path: &Path) -> bool {
-    path.is_dir()
 }
 
 #[cfg(test)]
