@@ -303,15 +303,23 @@ impl TestDatabase {
     }
 }
 
-/// Starts `jim-web` on a free loopback port; returns the process and its base URL.
-pub fn start_web(env: &[(String, String)]) -> (ServiceProcess, String) {
+/// Starts `jim-web` on a free loopback port and waits until it is live (it serves before the
+/// database is reachable); returns the process and its base URL.
+pub async fn start_web(env: &[(String, String)]) -> (ServiceProcess, String) {
     let port = free_port();
     let mut env = env.to_vec();
     env.push(("JIM_LISTEN_ADDRESS".into(), format!("127.0.0.1:{port}")));
-    (
-        ServiceProcess::start("jim-web", &env),
-        format!("http://127.0.0.1:{port}"),
+    let web = ServiceProcess::start("jim-web", &env);
+    let base = format!("http://127.0.0.1:{port}");
+    wait_for_status(
+        &web,
+        &base,
+        "/api/v1/health/live",
+        200,
+        Duration::from_secs(20),
     )
+    .await;
+    (web, base)
 }
 
 /// Waits until `GET {base}{path}` answers `status`; panics with the service output if not.

@@ -19,7 +19,7 @@ async fn started() -> (TestDatabase, ServiceProcess, String) {
         "JIM_INFRASTRUCTURE_API_KEY".into(),
         INFRASTRUCTURE_KEY.into(),
     ));
-    let (web, base) = start_web(&env);
+    let (web, base) = start_web(&env).await;
     wait_for_status(
         &web,
         &base,
@@ -234,15 +234,7 @@ async fn the_api_reference_works_without_a_network() {
 #[tokio::test(flavor = "multi_thread")]
 async fn web_healthcheck_follows_readiness() {
     let database = TestDatabase::create().await;
-    let (web, base) = start_web(&database.service_env());
-    wait_for_status(
-        &web,
-        &base,
-        "/api/v1/health/live",
-        200,
-        Duration::from_secs(20),
-    )
-    .await;
+    let (web, base) = start_web(&database.service_env()).await;
     let listen = base.trim_start_matches("http://").to_string();
     let healthcheck = || {
         Command::new(binary("jim-web"))
@@ -275,15 +267,7 @@ async fn web_healthcheck_follows_readiness() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_stops_web_gracefully() {
     let database = TestDatabase::create().await;
-    let (mut web, base) = start_web(&database.service_env());
-    wait_for_status(
-        &web,
-        &base,
-        "/api/v1/health/live",
-        200,
-        Duration::from_secs(20),
-    )
-    .await;
+    let (mut web, _) = start_web(&database.service_env()).await;
     let status = web
         .terminate(Duration::from_secs(10))
         .expect("web did not stop on SIGTERM");
@@ -298,7 +282,7 @@ async fn sigterm_stops_web_gracefully() {
 #[tokio::test(flavor = "multi_thread")]
 async fn health_answers_match_upstream() {
     let database = TestDatabase::create().await;
-    let (web, base) = start_web(&database.service_env());
+    let (web, base) = start_web(&database.service_env()).await;
     wait_for_status(&web, &base, "/api/v1/health", 200, Duration::from_secs(20)).await;
     let (_, body) = get(&base, "/api/v1/health", None).await;
     assert_eq!(body["status"], "healthy");

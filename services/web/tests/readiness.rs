@@ -18,15 +18,7 @@ async fn ready_body(base: &str) -> (u16, Value) {
 #[tokio::test(flavor = "multi_thread")]
 async fn ready_answers_503_until_the_worker_has_migrated_then_200() {
     let database = TestDatabase::create().await;
-    let (web, base) = start_web(&database.service_env());
-    wait_for_status(
-        &web,
-        &base,
-        "/api/v1/health/live",
-        200,
-        Duration::from_secs(20),
-    )
-    .await;
+    let (web, base) = start_web(&database.service_env()).await;
 
     // The database is reachable but empty: the worker has not migrated it.
     let reached = jim_testkit::eventually(Duration::from_secs(20), || async {
@@ -82,15 +74,7 @@ async fn web_started_before_the_database_exists_becomes_ready_once_it_appears() 
     let database_name = format!("jim_test_{}", uuid_like());
     let mut env = TestDatabase::env_for(&database_name);
     env.push(("JIM_DB_STARTUP_WAIT_SECONDS".into(), "120".into()));
-    let (web, base) = start_web(&env);
-    wait_for_status(
-        &web,
-        &base,
-        "/api/v1/health/live",
-        200,
-        Duration::from_secs(20),
-    )
-    .await;
+    let (web, base) = start_web(&env).await;
     let (status, body) = ready_body(&base).await;
     assert_eq!(
         (status, body["reason"].as_str()),
