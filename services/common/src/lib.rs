@@ -7,6 +7,7 @@ pub mod database;
 pub mod entry;
 pub mod healthcheck;
 pub mod heartbeat;
+pub mod identity;
 pub mod logging;
 pub mod readiness;
 pub mod shutdown;
