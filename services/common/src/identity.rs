@@ -42,7 +42,9 @@ impl RunType {
     }
 
     pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|run_type| run_type.as_str() == name)
+        Self::ALL
+            .into_iter()
+            .find(|run_type| run_type.as_str() == name)
     }
 }
 

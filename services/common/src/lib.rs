@@ -3,6 +3,7 @@
 //! `healthcheck` subcommand that Docker runs inside images that have no shell.
 
 pub mod config;
+pub mod connector_file;
 pub mod database;
 pub mod entry;
 pub mod healthcheck;
