@@ -31,6 +31,9 @@ pub enum Command {
     Keygen(KeygenArguments),
     /// Build a PostgreSQL image from the host's Debian packages, for tests and demos.
     PostgresImage(PostgresImageArguments),
+    /// Write the assets to publish for a built release: the archive, its .sha256, the compose
+    /// files, .env.example and checksums.sha256 over them all.
+    ReleaseAssets(ReleaseAssetsArguments),
 }
 
 /// The options that define a build, shared by `plan` and `build`.
@@ -130,4 +133,19 @@ pub struct PostgresImageArguments {
     /// The source tree whose last commit dates the image when SOURCE_DATE_EPOCH is unset.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub source: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReleaseAssetsArguments {
+    /// The release version that `jim-bundle build` built.
+    #[arg(long, value_name = "X.Y.Z")]
+    pub version: String,
+
+    /// The folder `jim-bundle build --out` wrote to.
+    #[arg(long, value_name = "DIR", default_value = "dist")]
+    pub from: PathBuf,
+
+    /// The folder to write the assets to [default: FROM/release-X.Y.Z].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }

@@ -33,6 +33,8 @@ pub mod postgres;
 #[cfg(feature = "build")]
 pub mod progress;
 #[cfg(feature = "build")]
+pub mod release_assets;
+#[cfg(feature = "build")]
 pub mod services;
 #[cfg(feature = "build")]
 pub mod source;

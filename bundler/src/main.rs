@@ -23,6 +23,7 @@ fn main() -> ExitCode {
         Command::Build(arguments) => commands::build::run(&arguments, cli.quiet),
         Command::Keygen(arguments) => commands::keygen::run(&arguments),
         Command::PostgresImage(arguments) => commands::postgres_image::run(&arguments),
+        Command::ReleaseAssets(arguments) => commands::release_assets::run(&arguments),
     };
     match result {
         Ok(()) => ExitStatus::Success.into(),

@@ -5,3 +5,4 @@ pub mod build;
 pub mod keygen;
 pub mod plan;
 pub mod postgres_image;
+pub mod release_assets;

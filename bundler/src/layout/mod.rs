@@ -30,8 +30,12 @@ use serde::{Deserialize, Serialize};
 use crate::Error;
 
 mod manifest;
+mod release;
 
 pub use manifest::{BundleManifest, ComposeEntry, ImageEntry, ImageRole, SignatureEntry};
+pub use release::{
+    RELEASE_CHECKSUMS_ASSET, RENAMED_ENV_TEMPLATE_ASSET, asset_aliases, connected_setup_assets,
+};
 
 /// The start of the bundle folder and archive names: `jim-release-X.Y.Z`.
 pub const RELEASE_NAME_PREFIX: &str = "jim-release-";
