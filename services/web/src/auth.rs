@@ -67,6 +67,28 @@ impl Caller {
     }
 }
 
+/// An administrator, checked before the request body is read: a reader gets 403 whatever it
+/// sent. Only for routes behind [`require_api_key`].
+pub struct Administrator(pub Caller);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Administrator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = parts.extensions.get::<Caller>().cloned().ok_or_else(|| {
+            ApiError::unauthorized(
+                "missing_api_key",
+                format!("send an API key in the `{HEADER}` header"),
+            )
+        })?;
+        caller.require_administrator()?;
+        Ok(Self(caller))
+    }
+}
+
 /// True when `key` has the shape of a JIM API key.
 pub fn is_well_formed(key: &str) -> bool {
     key.strip_prefix(PREFIX).is_some_and(|hex| {
@@ -117,6 +139,14 @@ pub async fn require_api_key(
         ));
     };
     let key = value.to_str().unwrap_or_default().trim();
+    let caller = authenticate(&state, key).await?;
+    request.extensions_mut().insert(caller);
+    Ok(next.run(request).await)
+}
+
+/// Checks a key as it was sent (header or sign-in cookie): its shape, then the infrastructure
+/// key, then the stored hashes. The answer is the caller, or 401 saying why.
+pub async fn authenticate(state: &AppState, key: &str) -> Result<Caller, ApiError> {
     if !is_well_formed(key) {
         return Err(ApiError::unauthorized(
             "malformed_api_key",
@@ -156,9 +186,7 @@ pub async fn require_api_key(
             key: id.to_string(),
         }
     };
-
-    request.extensions_mut().insert(caller);
-    Ok(next.run(request).await)
+    Ok(caller)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! built-in API reference, and the health endpoints. It serves from the first second; until the
 //! database is reachable, migrated and out of maintenance, readiness answers 503.
 
+pub mod api;
 pub mod auth;
 pub mod error;
 pub mod health;
@@ -10,6 +11,7 @@ pub mod pages;
 pub mod system;
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +45,8 @@ pub struct WebConfig {
     pub listen: SocketAddr,
     /// The SHA-256 of `JIM_INFRASTRUCTURE_API_KEY`, when it is set.
     pub infrastructure_key_hash: Option<String>,
+    /// `JIM_CONNECTOR_FILES_PATH`: the folder connected systems' files are relative to.
+    pub connector_files: PathBuf,
 }
 
 impl WebConfig {
@@ -68,6 +72,7 @@ impl WebConfig {
             log,
             listen,
             infrastructure_key_hash,
+            connector_files: jim_common::identity::connector_files_root(env),
         })
     }
 }
@@ -88,6 +93,8 @@ pub struct AppState {
     pool: Arc<OnceCell<PgPool>>,
     migrations_seen: Arc<readiness::MigrationsSeen>,
     pub infrastructure_key_hash: Option<Arc<String>>,
+    connector_files: Arc<PathBuf>,
+    log_path: Arc<PathBuf>,
 }
 
 impl AppState {
@@ -96,7 +103,28 @@ impl AppState {
             pool: Arc::new(OnceCell::new()),
             migrations_seen: Arc::default(),
             infrastructure_key_hash: infrastructure_key_hash.map(Arc::new),
+            connector_files: Arc::new(PathBuf::from(
+                jim_common::identity::DEFAULT_CONNECTOR_FILES_PATH,
+            )),
+            log_path: Arc::new(PathBuf::new()),
         }
+    }
+
+    /// Sets the connector files folder and the log folder that the Logs page reads.
+    pub fn with_folders(mut self, connector_files: PathBuf, log_path: PathBuf) -> Self {
+        self.connector_files = Arc::new(connector_files);
+        self.log_path = Arc::new(log_path);
+        self
+    }
+
+    /// The folder connected systems' file paths are relative to.
+    pub fn connector_files(&self) -> &Path {
+        &self.connector_files
+    }
+
+    /// The folder holding every service's log files (`JIM_LOG_PATH`).
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
     }
 
     /// The database pool, once the database has been reached.
@@ -129,7 +157,12 @@ impl AppState {
     tags((name = "health", description = "Anonymous health endpoints"),
          (name = "system", description = "Service status"),
          (name = "tasks", description = "The worker task queue"),
-         (name = "api-keys", description = "API key management")))]
+         (name = "api-keys", description = "API key management"),
+         (name = "connected-systems", description = "Connected systems and their schema"),
+         (name = "run-profiles", description = "Run profiles and running them"),
+         (name = "connector-space", description = "The objects that imports wrote"),
+         (name = "activities", description = "Runs, their progress and their reports"),
+         (name = "schedules", description = "Schedules that run run profiles")))]
 struct ApiDocument;
 
 struct ApiKeySecurity;
@@ -158,6 +191,31 @@ pub fn app(state: AppState, log_requests: bool) -> (Router, utoipa::openapi::Ope
         .routes(routes!(system::queue_maintenance))
         .routes(routes!(keys::list, keys::create))
         .routes(routes!(keys::revoke))
+        .routes(routes!(
+            api::connected_systems::list,
+            api::connected_systems::create
+        ))
+        .routes(routes!(
+            api::connected_systems::get,
+            api::connected_systems::update,
+            api::connected_systems::delete
+        ))
+        .routes(routes!(api::connected_systems::import_schema))
+        .routes(routes!(api::run_profiles::list, api::run_profiles::create))
+        .routes(routes!(api::run_profiles::get, api::run_profiles::delete))
+        .routes(routes!(api::run_profiles::execute))
+        .routes(routes!(api::connector_space::list))
+        .routes(routes!(api::connector_space::get))
+        .routes(routes!(api::activities::list))
+        .routes(routes!(api::activities::get))
+        .routes(routes!(api::activities::progress))
+        .routes(routes!(api::activities::items))
+        .routes(routes!(api::schedules::list, api::schedules::create))
+        .routes(routes!(api::schedules::get, api::schedules::delete))
+        .routes(routes!(api::schedules::enable))
+        .routes(routes!(api::schedules::disable))
+        .routes(routes!(api::schedules::run))
+        .routes(routes!(api::schedules::executions))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_api_key,
@@ -227,7 +285,8 @@ pub fn main() -> ExitCode {
 }
 
 async fn serve(config: WebConfig) -> anyhow::Result<()> {
-    let state = AppState::new(config.infrastructure_key_hash.clone());
+    let state = AppState::new(config.infrastructure_key_hash.clone())
+        .with_folders(config.connector_files.clone(), config.log.path.clone());
     let (router, _) = app(state.clone(), config.log.requests);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -148,6 +148,31 @@ async fn the_openapi_document_lists_every_route_the_router_serves() {
         "GET /api/v1/api-keys",
         "POST /api/v1/api-keys",
         "DELETE /api/v1/api-keys/{id}",
+        "GET /api/v1/synchronisation/connected-systems",
+        "POST /api/v1/synchronisation/connected-systems",
+        "GET /api/v1/synchronisation/connected-systems/{id}",
+        "PUT /api/v1/synchronisation/connected-systems/{id}",
+        "DELETE /api/v1/synchronisation/connected-systems/{id}",
+        "POST /api/v1/synchronisation/connected-systems/{id}/import-schema",
+        "GET /api/v1/synchronisation/connected-systems/{id}/run-profiles",
+        "POST /api/v1/synchronisation/connected-systems/{id}/run-profiles",
+        "GET /api/v1/synchronisation/connected-systems/{id}/run-profiles/{runProfileId}",
+        "DELETE /api/v1/synchronisation/connected-systems/{id}/run-profiles/{runProfileId}",
+        "POST /api/v1/synchronisation/connected-systems/{id}/run-profiles/{runProfileId}/execute",
+        "GET /api/v1/synchronisation/connected-systems/{id}/connector-space",
+        "GET /api/v1/synchronisation/connected-systems/{id}/connector-space/{objectId}",
+        "GET /api/v1/activities",
+        "GET /api/v1/activities/{id}",
+        "GET /api/v1/activities/{id}/items",
+        "GET /api/v1/activities/{id}/progress",
+        "GET /api/v1/schedules",
+        "POST /api/v1/schedules",
+        "GET /api/v1/schedules/{id}",
+        "DELETE /api/v1/schedules/{id}",
+        "POST /api/v1/schedules/{id}/enable",
+        "POST /api/v1/schedules/{id}/disable",
+        "POST /api/v1/schedules/{id}/run",
+        "GET /api/v1/schedules/{id}/executions",
     ]
     .into_iter()
     .map(String::from)
@@ -159,7 +184,11 @@ async fn the_openapi_document_lists_every_route_the_router_serves() {
     let client = http_client();
     for operation in &documented {
         let (method, path) = operation.split_once(' ').unwrap();
-        let path = path.replace("{id}", "00000000-0000-0000-0000-000000000000");
+        let path = ["{id}", "{runProfileId}", "{objectId}"]
+            .into_iter()
+            .fold(path.to_string(), |path, parameter| {
+                path.replace(parameter, "00000000-0000-0000-0000-000000000000")
+            });
         let request = client
             .request(method.parse().unwrap(), format!("{base}{path}"))
             .header("X-API-Key", INFRASTRUCTURE_KEY)
@@ -179,8 +208,24 @@ async fn the_openapi_document_lists_every_route_the_router_serves() {
         (404, Some("unknown_route"))
     );
 
-    // Protected operations say so in the document.
+    // Protected operations say so in the document, and the paged answers name their envelope.
     assert!(document["components"]["securitySchemes"]["api_key"].is_object());
+    let list = &document["paths"]["/api/v1/activities"]["get"];
+    assert_eq!(list["security"][0]["api_key"], json!([]));
+    let parameters: Vec<&str> = list["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|parameter| parameter["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        parameters.contains(&"page") && parameters.contains(&"pageSize"),
+        "{parameters:?}"
+    );
+    let schemas = document["components"]["schemas"].to_string();
+    for field in ["totalCount", "totalPages", "pageSize"] {
+        assert!(schemas.contains(field), "no paging envelope in the schemas");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
