@@ -136,12 +136,15 @@ pub fn delimiter_byte(delimiter: &str) -> Result<u8, ConnectorFileError> {
 
 /// A CSV reader over `source` with the rules every connector file follows: a header row,
 /// standard quoting, rows of any length (the caller reports a wrong field count per row), and
-/// a UTF-8 byte order mark skipped.
+/// a UTF-8 byte order mark skipped. Records end at line feeds, so that a record's line number
+/// is exact for both LF and CRLF files; a CRLF file leaves a carriage return at the end of the
+/// last field, which readers take off (the header's names are trimmed).
 pub fn csv_reader<R: Read>(source: R, delimiter: u8) -> csv::Reader<R> {
     csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(true)
         .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
         .from_reader(source)
 }
 

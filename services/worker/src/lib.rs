@@ -2,8 +2,12 @@
 //! database, applies the migrations, converges the built-in data and clears the maintenance
 //! flag; then it claims queued tasks one at a time, so any number of workers can share a queue.
 
+mod activity;
+mod export;
+mod import;
 pub mod maintenance;
 pub mod queue;
+pub mod run_profile;
 mod startup;
 
 use std::process::ExitCode;
@@ -26,6 +30,9 @@ pub struct WorkerConfig {
     /// A running task whose heartbeat is older than this is taken back
     /// (`JIM_TASK_STALE_SECONDS`, 60).
     pub stale_after: Duration,
+    /// The folder that File connectors' paths are relative to
+    /// (`JIM_CONNECTOR_FILES_PATH`, `/connector-files`).
+    pub connector_files_root: std::path::PathBuf,
 }
 
 impl WorkerConfig {
@@ -36,6 +43,7 @@ impl WorkerConfig {
             heartbeat_path: config::heartbeat_path(env),
             poll_interval: config::seconds(env, "JIM_WORKER_POLL_SECONDS", 2)?,
             stale_after: config::seconds(env, "JIM_TASK_STALE_SECONDS", 60)?,
+            connector_files_root: jim_common::identity::connector_files_root(env),
         })
     }
 }

@@ -3,13 +3,14 @@
 //! task; while it runs a task it refreshes the task's heartbeat, so that a task whose worker
 //! died can be told apart from a slow one and queued again.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::maintenance;
+use crate::{maintenance, run_profile};
 
 /// How often a running task's heartbeat is refreshed.
 pub const TASK_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(2);
@@ -21,6 +22,13 @@ pub struct ClaimedTask {
     pub kind: String,
     pub payload: Value,
     pub attempts: i32,
+}
+
+/// What tasks need from the worker's settings.
+#[derive(Debug, Clone)]
+pub struct TaskContext {
+    /// The folder that File connectors' paths are relative to.
+    pub connector_files_root: PathBuf,
 }
 
 /// How running a task ended.
@@ -57,7 +65,12 @@ pub async fn claim_next(pool: &PgPool, worker: &str) -> Result<Option<ClaimedTas
 }
 
 /// Runs a claimed task to its end, recording the run and the outcome.
-pub async fn execute(pool: &PgPool, task: &ClaimedTask, worker: &str) -> Outcome {
+pub async fn execute(
+    pool: &PgPool,
+    task: &ClaimedTask,
+    worker: &str,
+    context: &TaskContext,
+) -> Outcome {
     let run_id: Result<i64, _> = sqlx::query_scalar(
         "INSERT INTO worker_task_runs (task_id, worker, attempt, started_at) \
          VALUES ($1, $2, $3, now()) RETURNING id",
@@ -86,7 +99,7 @@ pub async fn execute(pool: &PgPool, task: &ClaimedTask, worker: &str) -> Outcome
             }
         })
     };
-    let result = run(pool, task).await;
+    let result = run(pool, task, context).await;
     beating.abort();
 
     let (status, error, outcome) = match result {
@@ -127,12 +140,16 @@ pub async fn execute(pool: &PgPool, task: &ClaimedTask, worker: &str) -> Outcome
 }
 
 /// Dispatches on the task kind.
-async fn run(pool: &PgPool, task: &ClaimedTask) -> Result<Value, String> {
+async fn run(pool: &PgPool, task: &ClaimedTask, context: &TaskContext) -> Result<Value, String> {
     match task.kind.as_str() {
         maintenance::TASK_KIND => maintenance::run(pool, &task.payload).await,
+        run_profile::TASK_KIND => {
+            run_profile::run(pool, &task.payload, &context.connector_files_root).await
+        }
         other => Err(format!(
-            "unknown task kind `{other}`; this worker runs {}",
-            maintenance::TASK_KIND
+            "unknown task kind `{other}`; this worker runs {} and {}",
+            maintenance::TASK_KIND,
+            run_profile::TASK_KIND
         )),
     }
 }

@@ -8,7 +8,7 @@ use jim_common::{Service, VERSION};
 use sqlx::PgPool;
 
 use crate::WorkerConfig;
-use crate::queue::{self, Outcome};
+use crate::queue::{self, Outcome, TaskContext};
 
 pub(crate) async fn run(config: WorkerConfig) -> anyhow::Result<()> {
     let shutdown = Shutdown::listen();
@@ -64,6 +64,9 @@ pub(crate) async fn run(config: WorkerConfig) -> anyhow::Result<()> {
 
 /// Claims and runs tasks until shutdown; sleeps when the queue is empty.
 async fn task_loop(config: &WorkerConfig, pool: &PgPool, board: &StatusBoard, shutdown: &Shutdown) {
+    let context = TaskContext {
+        connector_files_root: config.connector_files_root.clone(),
+    };
     let mut idle_rounds: u32 = 0;
     while !shutdown.requested() {
         // Recovery is cheap (an indexed update), but once every few idle rounds is plenty.
@@ -95,7 +98,7 @@ async fn task_loop(config: &WorkerConfig, pool: &PgPool, board: &StatusBoard, sh
             ServiceState::Busy,
             Some(format!("{} task {}", task.kind, task.id)),
         );
-        let outcome = queue::execute(pool, &task, board.instance()).await;
+        let outcome = queue::execute(pool, &task, board.instance(), &context).await;
         match &outcome {
             Outcome::Completed => {
                 tracing::info!(task = %task.id, kind = %task.kind, "Task completed")
