@@ -5,6 +5,7 @@
 //! `JIM_TEST_DB_USERNAME` and `JIM_TEST_DB_PASSWORD` (default `jim_test` for both). When it
 //! cannot be reached the test fails with a hint; it never skips.
 
+pub mod browser;
 pub mod csv_people;
 
 use std::fs::File;

@@ -232,6 +232,7 @@ pub fn app(state: AppState, log_requests: bool) -> (Router, utoipa::openapi::Ope
 
     let mut router = api
         .route("/", axum::routing::get(pages::index))
+        .merge(pages::router())
         .merge(swagger)
         .fallback(|| async {
             error::ApiError::new(
