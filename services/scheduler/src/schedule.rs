@@ -8,8 +8,12 @@ use std::str::FromStr;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use croner::Cron;
+use jim_common::identity;
 use sqlx::PgPool;
 use uuid::Uuid;
+
+/// Who the activities of scheduled run profiles say started them.
+pub const SCHEDULER_INITIATOR: &str = "Scheduler";
 
 /// When a schedule fires.
 #[derive(Debug, Clone)]
@@ -132,6 +136,7 @@ struct DueSchedule {
     task_kind: String,
     task_payload: serde_json::Value,
     next_run_at: Option<DateTime<Utc>>,
+    run_profile_id: Option<Uuid>,
 }
 
 /// Enqueues a task for every due run of every enabled schedule, in one transaction.
@@ -144,7 +149,7 @@ pub async fn enqueue_due(pool: &PgPool, scheduler: &str) -> anyhow::Result<Vec<E
         .await?;
     let due: Vec<DueSchedule> = sqlx::query_as(
         "SELECT id, name, trigger_kind, cron_expression, interval_seconds, task_kind, \
-                task_payload, next_run_at \
+                task_payload, next_run_at, run_profile_id \
          FROM schedules WHERE enabled AND (next_run_at IS NULL OR next_run_at <= $1) \
          ORDER BY next_run_at NULLS FIRST FOR UPDATE SKIP LOCKED",
     )
@@ -201,16 +206,34 @@ pub async fn enqueue_due(pool: &PgPool, scheduler: &str) -> anyhow::Result<Vec<E
             continue;
         }
 
-        let task_id = Uuid::new_v4();
-        sqlx::query(
-            "INSERT INTO worker_tasks (id, kind, payload, schedule_id) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(task_id)
-        .bind(&schedule.task_kind)
-        .bind(&schedule.task_payload)
-        .bind(schedule.id)
-        .execute(&mut *transaction)
-        .await?;
+        // A schedule of a run profile queues the run profile's task together with its
+        // activity, so the run shows in the activity list from the moment it is queued.
+        let task_id = match schedule.run_profile_id {
+            Some(run_profile_id) => {
+                identity::enqueue_run_profile(
+                    &mut transaction,
+                    run_profile_id,
+                    SCHEDULER_INITIATOR,
+                    Some(schedule.id),
+                )
+                .await?
+                .task_id
+            }
+            None => {
+                let task_id = Uuid::new_v4();
+                sqlx::query(
+                    "INSERT INTO worker_tasks (id, kind, payload, schedule_id) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(task_id)
+                .bind(&schedule.task_kind)
+                .bind(&schedule.task_payload)
+                .bind(schedule.id)
+                .execute(&mut *transaction)
+                .await?;
+                task_id
+            }
+        };
         sqlx::query("UPDATE schedule_executions SET task_id = $2 WHERE id = $1")
             .bind(execution_id)
             .bind(task_id)
