@@ -11,7 +11,7 @@
     Author               = 'The JIM project'
     CompanyName          = 'The JIM project'
     Copyright            = '(c) The JIM project. All rights reserved.'
-    Description          = 'Connects to a JIM server over its REST API: connection, health and version, for scripts and automation.'
+    Description          = 'Connects to a JIM server over its REST API: connection, health and version, connected systems, run profiles, activities and schedules, for scripts and automation.'
 
     # Windows PowerShell 5.1 and PowerShell 7 on Windows, Linux and macOS.
     PowerShellVersion    = '5.1'
@@ -24,6 +24,11 @@
         'Get-JIMHealth'
         'Get-JIMVersion'
         'Get-JIMServiceHealth'
+        'Get-JIMConnectedSystem'
+        'Start-JIMRunProfile'
+        'Get-JIMActivity'
+        'Get-JIMSchedule'
+        'Start-JIMSchedule'
     )
     CmdletsToExport      = @()
     VariablesToExport    = @()

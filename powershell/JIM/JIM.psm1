@@ -168,6 +168,62 @@ function New-JIMError {
     return New-Object -TypeName Management.Automation.ErrorRecord -ArgumentList $exception, $ErrorId, $Category, $TargetObject
 }
 
+# Sends an authenticated request for a cmdlet and returns the answer's body. Stops the cmdlet
+# with a clear error when there is no connection, no API key, no answer, or an error answer.
+function Invoke-JIMAuthenticatedRequest {
+    param(
+        [Parameter(Mandatory)] [Management.Automation.PSCmdlet] $Cmdlet,
+        [Parameter(Mandatory)] [string] $Path,
+        [string] $Method = 'Get'
+    )
+
+    $connection = $script:JIMConnection
+    if ($null -eq $connection) {
+        $Cmdlet.ThrowTerminatingError((New-JIMError -Message 'Not connected to JIM. Run Connect-JIM -Url <address> -ApiKey <key> first.' -ErrorId 'JIM.NotConnected'))
+    }
+    if (-not $script:JIMApiKey) {
+        $Cmdlet.ThrowTerminatingError((New-JIMError -Message ('{0} needs an API key. Run Connect-JIM -Url <address> -ApiKey <key>.' -f $Cmdlet.MyInvocation.MyCommand.Name) -ErrorId 'JIM.ApiKeyRequired' -Category AuthenticationError))
+    }
+
+    try {
+        $result = Invoke-JIMRequest -BaseUrl $connection.Url -Path $Path -Method $Method -ApiKey $script:JIMApiKey -TimeoutSeconds $connection.TimeoutSeconds
+    }
+    catch {
+        $Cmdlet.ThrowTerminatingError((New-JIMError -Message $_.Exception.Message -ErrorId 'JIM.Unreachable' -Category ConnectionError -TargetObject $connection.Url))
+    }
+    # Invoke-JIMRequest reports every success (200, 201, 202) as 200.
+    if ($result.StatusCode -ne 200) {
+        $Cmdlet.ThrowTerminatingError((New-JIMResponseError -Result $result))
+    }
+    return $result.Body
+}
+
+# Reads every page of a paged list (pages of 100) and writes the items to the pipeline, stopping
+# after $Limit items when $Limit is above 0. $Path may already carry a query string.
+function Get-JIMPagedItems {
+    param(
+        [Parameter(Mandatory)] [Management.Automation.PSCmdlet] $Cmdlet,
+        [Parameter(Mandatory)] [string] $Path,
+        [int] $Limit = 0
+    )
+
+    $separator = '?'
+    if ($Path.Contains('?')) { $separator = '&' }
+    $page = 1
+    $written = 0
+    while ($true) {
+        $body = Invoke-JIMAuthenticatedRequest -Cmdlet $Cmdlet -Path ('{0}{1}page={2}&pageSize=100' -f $Path, $separator, $page)
+        foreach ($item in @(Get-JIMPropertyValue -InputObject $body -Name 'items')) {
+            if ($null -eq $item) { continue }
+            $item
+            $written++
+            if ($Limit -gt 0 -and $written -ge $Limit) { return }
+        }
+        if (-not (Get-JIMPropertyValue -InputObject $body -Name 'hasNextPage')) { return }
+        $page++
+    }
+}
+
 #endregion
 
 #region Connection
@@ -545,6 +601,325 @@ function Get-JIMServiceHealth {
 
 #endregion
 
+#region Identity data
+
+function Get-JIMConnectedSystem {
+    <#
+    .SYNOPSIS
+    Reads connected systems.
+
+    .DESCRIPTION
+    Without -Id, lists every connected system (all pages of
+    /api/v1/synchronisation/connected-systems), optionally only those whose name matches -Name.
+    With -Id, reads one connected system with its schema (the attributes of its last schema
+    import). Needs a connection made with an API key; a Reader key is enough.
+
+    .PARAMETER Id
+    The connected system's id.
+
+    .PARAMETER Name
+    Only systems whose name matches; wildcards such as * are allowed.
+
+    .EXAMPLE
+    Get-JIMConnectedSystem
+
+    .EXAMPLE
+    Get-JIMConnectedSystem -Name 'HR*'
+
+    .EXAMPLE
+    Get-JIMConnectedSystem -Id 0b6e4d1c-7f0a-4a55-9d59-2f1f3f0c9a11 | Select-Object -ExpandProperty attributes
+
+    .OUTPUTS
+    The connected systems as the server returns them: id, name, filePath, keyAttribute and more.
+    #>
+    [CmdletBinding(DefaultParameterSetName = 'List')]
+    param(
+        [Parameter(Mandatory, ParameterSetName = 'One', Position = 0, ValueFromPipelineByPropertyName)]
+        [guid] $Id,
+
+        [Parameter(ParameterSetName = 'List', Position = 0)]
+        [ValidateNotNullOrEmpty()]
+        [string] $Name
+    )
+
+    process {
+        if ($PSCmdlet.ParameterSetName -eq 'One') {
+            return Invoke-JIMAuthenticatedRequest -Cmdlet $PSCmdlet -Path "/api/v1/synchronisation/connected-systems/$Id"
+        }
+        foreach ($system in (Get-JIMPagedItems -Cmdlet $PSCmdlet -Path '/api/v1/synchronisation/connected-systems')) {
+            if (-not $Name -or $system.name -like $Name) { $system }
+        }
+    }
+}
+
+function Start-JIMRunProfile {
+    <#
+    .SYNOPSIS
+    Runs a run profile of a connected system.
+
+    .DESCRIPTION
+    Queues the run with POST .../run-profiles/{id}/execute and returns the activity and worker
+    task that carry it out. With -Wait, follows the activity's progress until it finishes and
+    returns the finished activity. Needs an API key with the Administrator role.
+
+    .PARAMETER ConnectedSystemId
+    The connected system the run profile belongs to.
+
+    .PARAMETER RunProfileId
+    The run profile's id. Run profile objects from the API can be piped in.
+
+    .PARAMETER Name
+    The run profile's name, instead of its id.
+
+    .PARAMETER Wait
+    Wait until the run has finished.
+
+    .PARAMETER TimeoutSeconds
+    With -Wait: how long to wait at most, in seconds (default 3600).
+
+    .EXAMPLE
+    Start-JIMRunProfile -ConnectedSystemId $system.id -Name 'Full import' -Wait
+
+    .OUTPUTS
+    ActivityId, TaskId and Message; with -Wait, the finished activity.
+    #>
+    [CmdletBinding(SupportsShouldProcess, DefaultParameterSetName = 'ById')]
+    param(
+        [Parameter(Mandatory, ValueFromPipelineByPropertyName)]
+        [guid] $ConnectedSystemId,
+
+        [Parameter(Mandatory, ParameterSetName = 'ById', ValueFromPipelineByPropertyName)]
+        [Alias('Id')]
+        [guid] $RunProfileId,
+
+        [Parameter(Mandatory, ParameterSetName = 'ByName')]
+        [ValidateNotNullOrEmpty()]
+        [string] $Name,
+
+        [switch] $Wait,
+
+        [ValidateRange(1, 86400)]
+        [int] $TimeoutSeconds = 3600
+    )
+
+    process {
+        $profilesPath = "/api/v1/synchronisation/connected-systems/$ConnectedSystemId/run-profiles"
+        if ($PSCmdlet.ParameterSetName -eq 'ByName') {
+            $profiles = @(Invoke-JIMAuthenticatedRequest -Cmdlet $PSCmdlet -Path $profilesPath)
+            $found = @($profiles | Where-Object { $null -ne $_ -and $_.name -eq $Name })
+            if ($found.Count -eq 0) {
+                $PSCmdlet.ThrowTerminatingError((New-JIMError -Message "The connected system has no run profile named ``$Name``. Hint: list them with GET $profilesPath." -ErrorId 'JIM.RunProfileNotFound' -Category ObjectNotFound -TargetObject $Name))
+            }
+            $RunProfileId = [guid] $found[0].id
+        }
+
+        if (-not $PSCmdlet.ShouldProcess("run profile $RunProfileId", 'Start')) { return }
+        $queued = Invoke-JIMAuthenticatedRequest -Cmdlet $PSCmdlet -Method 'Post' -Path "$profilesPath/$RunProfileId/execute"
+        $activityId = Get-JIMPropertyValue -InputObject $queued -Name 'activityId'
+        if (-not $Wait) {
+            return [pscustomobject]@{
+                PSTypeName = 'JIM.QueuedRun'
+                ActivityId = $activityId
+                TaskId     = Get-JIMPropertyValue -InputObject $queued -Name 'taskId'
+                Message    = Get-JIMPropertyValue -InputObject $queued -Name 'message'
+            }
+        }
+
+        $deadline = (Get-Date).AddSeconds($TimeoutSeconds)
+        while ($true) {
+            $progress = Invoke-JIMAuthenticatedRequest -Cmdlet $PSCmdlet -Path "/api/v1/activities/$activityId/progress"
+            if ($progress.isFinished) { break }
+            Write-Progress -Activity "Run profile $RunProfileId" -Status ('{0}: {1} objects processed' -f $progress.phase, $progress.objectsProcessed)
+            if ((Get-Date) -gt $deadline) {
+                $PSCmdlet.ThrowTerminatingError((New-JIMError -Message "The run (activity $activityId) did not finish within $TimeoutSeconds seconds; it goes on in JIM. Hint: follow it with Get-JIMActivity -Id $activityId." -ErrorId 'JIM.Timeout' -Category OperationTimeout -TargetObject $activityId))
+            }
+            Start-Sleep -Seconds 2
+        }
+        Write-Progress -Activity "Run profile $RunProfileId" -Completed
+        return Invoke-JIMAuthenticatedRequest -Cmdlet $PSCmdlet -Path "/api/v1/activities/$activityId"
+    }
+}
+
+function Get-JIMActivity {
+    <#
+    .SYNOPSIS
+    Reads activities: the record and progress of each run.
+
+    .DESCRIPTION
+    Without -Id, lists activities newest first (at most -First of them), optionally of one
+    connected system or with one status. With -Id, reads one activity; add -Progress for its
+    progress only, or -Items for the warnings and errors it reported. Needs a connection made
+    with an API key; a Reader key is enough.
+
+    .PARAMETER Id
+    The activity's id, as Start-JIMRunProfile returns it.
+
+    .PARAMETER Progress
+    With -Id: return the progress (status, phase, objects processed, percent complete).
+
+    .PARAMETER Items
+    With -Id: return the rows and objects the run reported on.
+
+    .PARAMETER ConnectedSystemId
+    Only activities of this connected system.
+
+    .PARAMETER Status
+    Only activities with this status.
+
+    .PARAMETER First
+    How many activities to return at most (default 100).
+
+    .EXAMPLE
+    Get-JIMActivity -Status FailedWithError -First 10
+
+    .EXAMPLE
+    Get-JIMActivity -Id $run.ActivityId -Progress
+
+    .OUTPUTS
+    Activities, progress or items as the server returns them.
+    #>
+    [CmdletBinding(DefaultParameterSetName = 'List')]
+    param(
+        [Parameter(Mandatory, ParameterSetName = 'One', Position = 0, ValueFromPipelineByPropertyName)]
+        [Alias('ActivityId')]
+        [guid] $Id,
+
+        [Parameter(ParameterSetName = 'One')]
+        [switch] $Progress,
+
+        [Parameter(ParameterSetName = 'One')]
+        [switch] $Items,
+
+        [Parameter(ParameterSetName = 'List')]
+        [guid] $ConnectedSystemId,
+
+        [Parameter(ParameterSetName = 'List')]
+        [ValidateSet('InProgress', 'Complete', 'CompleteWithWarning', 'CompleteWithError', 'FailedWithError', 'Cancelled')]
+        [string] $Status,
+
+        [Parameter(ParameterSetName = 'List')]
+        [ValidateRange(1, 100000)]
+        [int] $First = 100
+    )
+
+    process {
+        if ($PSCmdlet.ParameterSetName -eq 'One') {
+            if ($Progress -and $Items) {
+                $PSCmdlet.ThrowTerminatingError((New-JIMError -Message 'Use -Progress or -Items, not both.' -ErrorId 'JIM.InvalidArguments' -Category InvalidArgument))
+            }
+            if ($Progress) {
+                return Invoke-JIMAuthenticatedRequest -Cmdlet $PSCmdlet -Path "/api/v1/activities/$Id/progress"
+            }
+            if ($Items) {
+                return Get-JIMPagedItems -Cmdlet $PSCmdlet -Path "/api/v1/activities/$Id/items"
+            }
+            return Invoke-JIMAuthenticatedRequest -Cmdlet $PSCmdlet -Path "/api/v1/activities/$Id"
+        }
+
+        $filters = @()
+        if ($PSBoundParameters.ContainsKey('ConnectedSystemId')) { $filters += "connectedSystemId=$ConnectedSystemId" }
+        if ($Status) { $filters += "status=$Status" }
+        $path = '/api/v1/activities'
+        if ($filters.Count -gt 0) { $path += '?' + ($filters -join '&') }
+        Get-JIMPagedItems -Cmdlet $PSCmdlet -Path $path -Limit $First
+    }
+}
+
+function Get-JIMSchedule {
+    <#
+    .SYNOPSIS
+    Reads schedules, or the runs of one schedule.
+
+    .DESCRIPTION
+    Without -Id, lists every schedule, optionally only those whose name matches -Name. With -Id,
+    reads one schedule; add -Executions for its runs, newest first. Needs a connection made
+    with an API key; a Reader key is enough.
+
+    .PARAMETER Id
+    The schedule's id.
+
+    .PARAMETER Name
+    Only schedules whose name matches; wildcards such as * are allowed.
+
+    .PARAMETER Executions
+    With -Id: return the schedule's runs instead of the schedule.
+
+    .EXAMPLE
+    Get-JIMSchedule -Name 'Nightly*'
+
+    .EXAMPLE
+    Get-JIMSchedule -Id $schedule.id -Executions | Select-Object -First 5
+
+    .OUTPUTS
+    Schedules (id, name, triggerKind, cronExpression or intervalSeconds, enabled, nextRunAt) or
+    their executions.
+    #>
+    [CmdletBinding(DefaultParameterSetName = 'List')]
+    param(
+        [Parameter(Mandatory, ParameterSetName = 'One', Position = 0, ValueFromPipelineByPropertyName)]
+        [guid] $Id,
+
+        [Parameter(ParameterSetName = 'One')]
+        [switch] $Executions,
+
+        [Parameter(ParameterSetName = 'List', Position = 0)]
+        [ValidateNotNullOrEmpty()]
+        [string] $Name
+    )
+
+    process {
+        if ($PSCmdlet.ParameterSetName -eq 'One') {
+            if ($Executions) {
+                return Get-JIMPagedItems -Cmdlet $PSCmdlet -Path "/api/v1/schedules/$Id/executions"
+            }
+            return Invoke-JIMAuthenticatedRequest -Cmdlet $PSCmdlet -Path "/api/v1/schedules/$Id"
+        }
+        foreach ($schedule in (Get-JIMPagedItems -Cmdlet $PSCmdlet -Path '/api/v1/schedules')) {
+            if (-not $Name -or $schedule.name -like $Name) { $schedule }
+        }
+    }
+}
+
+function Start-JIMSchedule {
+    <#
+    .SYNOPSIS
+    Runs a schedule now.
+
+    .DESCRIPTION
+    Runs the schedule at once with POST /api/v1/schedules/{id}/run, whether it is enabled or
+    not, and returns the run: its execution, worker task and, for a schedule that runs a run
+    profile, the activity to follow with Get-JIMActivity. Needs an API key with the
+    Administrator role.
+
+    .PARAMETER Id
+    The schedule's id. Schedule objects from Get-JIMSchedule can be piped in.
+
+    .EXAMPLE
+    Get-JIMSchedule -Name 'Nightly import' | Start-JIMSchedule
+
+    .OUTPUTS
+    ExecutionId, TaskId and ActivityId.
+    #>
+    [CmdletBinding(SupportsShouldProcess)]
+    param(
+        [Parameter(Mandatory, Position = 0, ValueFromPipelineByPropertyName)]
+        [guid] $Id
+    )
+
+    process {
+        if (-not $PSCmdlet.ShouldProcess("schedule $Id", 'Run now')) { return }
+        $run = Invoke-JIMAuthenticatedRequest -Cmdlet $PSCmdlet -Method 'Post' -Path "/api/v1/schedules/$Id/run"
+        [pscustomobject]@{
+            PSTypeName  = 'JIM.ScheduleRun'
+            ExecutionId = Get-JIMPropertyValue -InputObject $run -Name 'executionId'
+            TaskId      = Get-JIMPropertyValue -InputObject $run -Name 'taskId'
+            ActivityId  = Get-JIMPropertyValue -InputObject $run -Name 'activityId'
+        }
+    }
+}
+
+#endregion
+
 Export-ModuleMember -Function @(
     'Connect-JIM'
     'Disconnect-JIM'
@@ -552,4 +927,9 @@ Export-ModuleMember -Function @(
     'Get-JIMHealth'
     'Get-JIMVersion'
     'Get-JIMServiceHealth'
+    'Get-JIMConnectedSystem'
+    'Start-JIMRunProfile'
+    'Get-JIMActivity'
+    'Get-JIMSchedule'
+    'Start-JIMSchedule'
 )
