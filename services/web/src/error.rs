@@ -47,6 +47,19 @@ impl ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
+        // Text that PostgreSQL cannot store (a NUL character) is the caller's input, not a fault.
+        let unstorable = error
+            .as_database_error()
+            .and_then(|database| database.code())
+            .is_some_and(|code| code == "22021" || code == "22P05");
+        if unstorable {
+            return Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_text",
+                "a text value holds a character that cannot be stored, such as U+0000; \
+                 remove it and send the request again",
+            );
+        }
         // The cause goes to the log once; the answer says little.
         tracing::error!(%error, "database error while answering a request");
         match error {

@@ -85,6 +85,14 @@ async fn connected_systems_are_created_listed_updated_imported_and_deleted() {
             "name",
         ),
         (
+            json!({"name": "A\u{0}B", "filePath": "a.csv", "keyAttribute": "id"}),
+            "name",
+        ),
+        (
+            json!({"name": "X", "filePath": "a.csv", "keyAttribute": "id", "description": "a\u{0}"}),
+            "U+0000",
+        ),
+        (
             json!({"name": "X", "filePath": "a.csv", "keyAttribute": "id", "colour": "red"}),
             "colour",
         ),

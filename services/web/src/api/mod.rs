@@ -158,5 +158,8 @@ pub fn checked_name<'a>(field: &str, value: &'a str) -> Result<&'a str, ApiError
     if trimmed.is_empty() || trimmed.chars().count() > 200 {
         return Err(invalid(field, "must be between 1 and 200 characters"));
     }
+    if trimmed.chars().any(char::is_control) {
+        return Err(invalid(field, "must not contain control characters"));
+    }
     Ok(trimmed)
 }

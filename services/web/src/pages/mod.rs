@@ -3,6 +3,7 @@
 //! the application is ready, then each service's heartbeat. Every other page needs a sign-in
 //! with an API key ([`session`]).
 
+pub mod activities;
 pub mod identity;
 pub mod logs;
 pub mod session;
@@ -176,11 +177,11 @@ pub fn router() -> Router<AppState> {
             "/connected-systems/{id}/connector-space/{object}",
             get(identity::connector_space_object),
         )
-        .route("/activities", get(identity::activities))
-        .route("/activities/{id}", get(identity::activity))
+        .route("/activities", get(activities::activities))
+        .route("/activities/{id}", get(activities::activity))
         .route(
             "/activities/{id}/progress",
-            get(identity::activity_progress),
+            get(activities::activity_progress),
         )
         .route("/schedules", get(identity::schedules))
         .route("/logs", get(logs::logs))
