@@ -817,3 +817,72 @@ async fn schedules_run_a_run_profile_on_cron_or_interval() {
         &schedule,
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_route_with_an_id_refuses_one_that_is_not_a_uuid() {
+    let web = Web::start(&[]).await;
+    let system = web.create_system("HR", "hr.csv").await;
+    let cases = [
+        (Method::GET, format!("{SYSTEMS}/x"), "id"),
+        (Method::PUT, format!("{SYSTEMS}/x"), "id"),
+        (Method::DELETE, format!("{SYSTEMS}/x"), "id"),
+        (Method::POST, format!("{SYSTEMS}/x/import-schema"), "id"),
+        (Method::GET, format!("{SYSTEMS}/x/run-profiles"), "id"),
+        (Method::POST, format!("{SYSTEMS}/x/run-profiles"), "id"),
+        (
+            Method::GET,
+            format!("{SYSTEMS}/{system}/run-profiles/x"),
+            "runProfileId",
+        ),
+        (
+            Method::DELETE,
+            format!("{SYSTEMS}/{system}/run-profiles/x"),
+            "runProfileId",
+        ),
+        (
+            Method::POST,
+            format!("{SYSTEMS}/{system}/run-profiles/x/execute"),
+            "runProfileId",
+        ),
+        (Method::GET, format!("{SYSTEMS}/x/connector-space"), "id"),
+        (
+            Method::GET,
+            format!("{SYSTEMS}/{system}/connector-space/x"),
+            "objectId",
+        ),
+        (Method::GET, "/api/v1/activities/x".to_string(), "id"),
+        (
+            Method::GET,
+            "/api/v1/activities/x/progress".to_string(),
+            "id",
+        ),
+        (Method::GET, "/api/v1/activities/x/items".to_string(), "id"),
+        (Method::GET, "/api/v1/schedules/x".to_string(), "id"),
+        (Method::DELETE, "/api/v1/schedules/x".to_string(), "id"),
+        (Method::POST, "/api/v1/schedules/x/enable".to_string(), "id"),
+        (
+            Method::POST,
+            "/api/v1/schedules/x/disable".to_string(),
+            "id",
+        ),
+        (Method::POST, "/api/v1/schedules/x/run".to_string(), "id"),
+        (
+            Method::GET,
+            "/api/v1/schedules/x/executions".to_string(),
+            "id",
+        ),
+    ];
+    for (method, path, parameter) in cases {
+        let body = (method == Method::PUT || method == Method::POST).then(|| json!({}));
+        let answer = web.call(method.clone(), &path, Some(ADMIN_KEY), body).await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (400, "invalid_id"),
+            "{method} {path}: {answer:?}"
+        );
+        assert!(
+            answer.message().contains(&format!("`{parameter}`")),
+            "{method} {path}: {answer:?}"
+        );
+    }
+}
