@@ -1,5 +1,6 @@
 //! Docker Compose v2, run as the command administrators know, always with the files named
-//! explicitly, the project name fixed, and `--pull never` so nothing reaches for a registry.
+//! explicitly, the project name fixed, and `--pull never` so nothing reaches for a registry
+//! (only the connected setup pulls, with [`Stack::pull`]).
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -164,6 +165,13 @@ impl Stack {
     pub fn up(&self) -> Result<(), ComposeError> {
         self.run(&["up", "--detach", "--pull", "never", "--remove-orphans"])
             .map(|_| ())
+    }
+
+    /// `pull --policy missing`: fetches from the registry the images the engine lacks. Only the
+    /// connected setup calls it; the compose files' `pull_policy: never` would skip a plain
+    /// `pull`.
+    pub fn pull(&self) -> Result<(), ComposeError> {
+        self.run(&["pull", "--policy", "missing"]).map(|_| ())
     }
 
     /// `down`, which never removes volumes.

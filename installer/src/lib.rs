@@ -9,5 +9,6 @@ pub mod exit;
 pub mod load;
 pub mod preflight;
 pub mod ready;
+pub mod release;
 pub mod state;
 pub mod verify;

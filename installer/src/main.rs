@@ -5,7 +5,9 @@ use jim_install::exit::Exit;
 
 mod commands {
     pub mod configure;
+    pub mod download;
     pub mod install;
+    pub mod setup;
     pub mod stack;
     pub mod verify;
 }
@@ -30,6 +32,11 @@ enum Command {
     Verify(commands::verify::VerifyArgs),
     /// Verify, load, configure, bring up and wait until ready; safe to run again.
     Install(commands::install::InstallArgs),
+    /// Connected hosts: download the latest release's compose files, verify, configure, pull
+    /// the images and bring JIM up.
+    Setup(commands::setup::SetupArgs),
+    /// Download and verify the release bundle (.tar.gz and .sha256) for transfer to media.
+    Download(commands::download::DownloadArgs),
     /// Check that this host can run JIM.
     Preflight(PreflightArgs),
     /// Load the images of a bundle into the Docker Engine.
@@ -59,6 +66,8 @@ fn main() -> ExitCode {
         Command::Verify(args) => commands::verify::run(args),
         Command::Configure(args) => commands::configure::run(args),
         Command::Install(args) => runtime.block_on(commands::install::run(args)),
+        Command::Setup(args) => runtime.block_on(commands::setup::run(args)),
+        Command::Download(args) => runtime.block_on(commands::download::run(args)),
         Command::Preflight(args) => runtime.block_on(commands::stack::preflight_command(args)),
         Command::Load(args) => runtime.block_on(commands::stack::load_command(args)),
         Command::Up(args) => runtime.block_on(commands::stack::up_command(args)),

@@ -1,1 +1,2 @@
+pub mod release_server;
 pub mod site;
