@@ -124,8 +124,10 @@ pub struct ActivityItem {
 #[into_params(parameter_in = Query)]
 pub struct ActivityQuery {
     /// The page to return, from 1 (default 1).
+    #[param(minimum = 1)]
     pub page: Option<i64>,
     /// Items per page, 1 to 100 (default 25).
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<i64>,
     /// Only this connected system's activities.
     pub connected_system_id: Option<Uuid>,
