@@ -364,6 +364,14 @@ async fn run_profiles_execute_into_activities_with_progress_and_items() {
         "runProfileId",
     );
 
+    // Before any run the list is empty: no pages at all, and no page before or after.
+    let empty = web.get("/api/v1/activities").await;
+    assert_eq!(
+        empty.body,
+        json!({"items": [], "totalCount": 0, "page": 1, "pageSize": 25, "totalPages": 0,
+               "hasNextPage": false, "hasPreviousPage": false})
+    );
+
     // Execute: 202 with the activity and the task, both in the database.
     let execute = format!("{one}/execute");
     let queued = web.post(&execute, json!({})).await;
