@@ -1,7 +1,7 @@
 //! The JIM web service: the public status page and the signed-in pages ([`pages`]), the REST
 //! API ([`api`] for identity data) with its OpenAPI document and built-in API reference, and the
-//! health endpoints. It serves from the first second; until the
-//! database is reachable, migrated and out of maintenance, readiness answers 503.
+//! health endpoints. It serves from the first second; until the database is reachable, migrated
+//! and out of maintenance, readiness answers 503.
 
 pub mod api;
 pub mod auth;
