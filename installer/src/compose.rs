@@ -10,6 +10,10 @@ use jim_bundle::layout::{COMPOSE_FILES, DATABASE_PROFILE};
 /// The oldest Compose the installer supports (`depends_on.required` needs 2.20).
 pub const MINIMUM_VERSION: (u32, u32) = (2, 20);
 
+/// The site's own compose file in `compose/`: passed last with `-f` when it exists, and never
+/// written by the installer, so that local changes survive upgrades.
+pub const LOCAL_COMPOSE_FILE: &str = "docker-compose.local.yml";
+
 /// What went wrong running compose.
 #[derive(Debug, thiserror::Error)]
 pub enum ComposeError {
@@ -97,7 +101,8 @@ pub struct Stack {
 }
 
 impl Stack {
-    fn command(&self, arguments: &[&str]) -> Command {
+    /// The compose command line for `arguments`, not yet started.
+    pub fn command(&self, arguments: &[&str]) -> Command {
         let mut command = Command::new(&self.tool.program[0]);
         command
             .args(&self.tool.program[1..])
@@ -107,6 +112,9 @@ impl Stack {
         // The bundle's layout names the files: the development file is never among them.
         for file in COMPOSE_FILES {
             command.arg("-f").arg(file);
+        }
+        if self.compose_dir.join(LOCAL_COMPOSE_FILE).is_file() {
+            command.arg("-f").arg(LOCAL_COMPOSE_FILE);
         }
         if self.bundled_database {
             command.args(["--profile", DATABASE_PROFILE]);
@@ -128,7 +136,8 @@ impl Stack {
             .join(" ")
     }
 
-    fn run(&self, arguments: &[&str]) -> Result<Output, ComposeError> {
+    /// Runs compose with `arguments`; a non-zero exit is an error carrying stderr.
+    pub fn run(&self, arguments: &[&str]) -> Result<Output, ComposeError> {
         let output = self
             .command(arguments)
             .output()

@@ -2,6 +2,7 @@
 //! check the host, load the images through the Docker Engine API, write `.env`, bring the stack
 //! up with Docker Compose v2 and wait until JIM is ready.
 
+pub mod backup;
 pub mod compose;
 pub mod configure;
 pub mod docker;
@@ -11,4 +12,5 @@ pub mod preflight;
 pub mod ready;
 pub mod release;
 pub mod state;
+pub mod upgrade;
 pub mod verify;

@@ -4,11 +4,15 @@ use clap::{Parser, Subcommand};
 use jim_install::exit::Exit;
 
 mod commands {
+    pub mod backup;
     pub mod configure;
     pub mod download;
     pub mod install;
+    pub mod restore;
+    pub mod rollback;
     pub mod setup;
     pub mod stack;
+    pub mod upgrade;
     pub mod verify;
 }
 
@@ -51,6 +55,14 @@ enum Command {
     Status(StatusArgs),
     /// Show the services' logs.
     Logs(LogsArgs),
+    /// Back up the database and the key volume into one verified archive.
+    Backup(commands::backup::BackupArgs),
+    /// Verify a backup archive, then restore the keys and the database together.
+    Restore(commands::restore::RestoreArgs),
+    /// Upgrade to a newer bundle, with a backup first and the way back if it fails.
+    Upgrade(commands::upgrade::UpgradeArgs),
+    /// Return to the version before the last upgrade, with that upgrade's backup.
+    Rollback(commands::rollback::RollbackArgs),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +86,10 @@ fn main() -> ExitCode {
         Command::Down(args) => runtime.block_on(commands::stack::down_command(args)),
         Command::Status(args) => runtime.block_on(commands::stack::status_command(args)),
         Command::Logs(args) => runtime.block_on(commands::stack::logs_command(args)),
+        Command::Backup(args) => runtime.block_on(commands::backup::run(args)),
+        Command::Restore(args) => runtime.block_on(commands::restore::run(args)),
+        Command::Upgrade(args) => runtime.block_on(commands::upgrade::run(args)),
+        Command::Rollback(args) => runtime.block_on(commands::rollback::run(args)),
     };
     match result {
         Ok(exit) => exit.into(),

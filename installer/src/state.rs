@@ -44,7 +44,7 @@ pub enum StateError {
 }
 
 /// What is installed in an install folder.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct InstallState {
     pub version: String,
@@ -52,6 +52,10 @@ pub struct InstallState {
     pub release_folder: String,
     pub project: String,
     pub installed_at: String,
+    /// The SHA-256 of each compose file as installed, by file name, so that an upgrade can
+    /// tell a file edited by hand. Empty for installations made before it was recorded.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub compose_checksums: std::collections::BTreeMap<String, String>,
 }
 
 /// The default install folder: `/opt/jim` for root, `./jim` for anyone else.
@@ -167,6 +171,7 @@ mod tests {
             release_folder: "releases/jim-release-1.2.3".into(),
             project: "jim".into(),
             installed_at: "2026-12-03T00:00:00Z".into(),
+            ..Default::default()
         };
         dir.write_state(&state).unwrap();
         assert_eq!(dir.read_state().unwrap(), Some(state));

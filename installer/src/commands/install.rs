@@ -109,6 +109,10 @@ pub async fn run(args: InstallArgs) -> Result<Exit> {
             .to_string(),
         project: project.clone(),
         installed_at: chrono::Utc::now().to_rfc3339(),
+        compose_checksums: jim_install::upgrade::compose_checksums(
+            &dir.compose_dir(),
+            &layout::COMPOSE_FILES,
+        ),
     })?;
 
     // 6. Every image the compose files name must now exist.
@@ -135,7 +139,11 @@ pub async fn run(args: InstallArgs) -> Result<Exit> {
 }
 
 /// Puts the verified release at `releases/jim-release-X.Y.Z`, or checks the one already there.
-fn place_release(bundle: &Path, dir: &InstallDir, options: &VerifyOptions) -> Result<PathBuf> {
+pub(crate) fn place_release(
+    bundle: &Path,
+    dir: &InstallDir,
+    options: &VerifyOptions,
+) -> Result<PathBuf> {
     if bundle.is_dir() {
         let report = verify::verify_folder(bundle, options)?.into_result()?;
         eprintln!("{}", report.summary());
@@ -233,7 +241,7 @@ fn install_compose_files(release: &Path, dir: &InstallDir) -> Result<()> {
 }
 
 /// Sets `JIM_VERSION`, `DOCKER_REGISTRY` and `JIM_DB_IMAGE` to the loaded images.
-fn set_image_variables(dir: &InstallDir, manifest: &BundleManifest) -> Result<()> {
+pub(crate) fn set_image_variables(dir: &InstallDir, manifest: &BundleManifest) -> Result<()> {
     let path = dir.env_file();
     let mut env = EnvFile::read(&path)?;
     let mut changed = env.set("JIM_VERSION", manifest.version.as_str());

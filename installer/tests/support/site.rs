@@ -9,7 +9,6 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -80,6 +79,8 @@ pub struct Site {
     pub database_tag: String,
     pub extra_containers: Vec<String>,
     pub extra_networks: Vec<String>,
+    /// Other release versions whose images a test loaded (upgrades), removed on drop.
+    pub extra_versions: std::cell::RefCell<Vec<String>>,
 }
 
 impl Site {
@@ -92,6 +93,7 @@ impl Site {
             database_tag: format!("jim-postgres-e2e:{id}"),
             extra_containers: Vec::new(),
             extra_networks: Vec::new(),
+            extra_versions: std::cell::RefCell::new(Vec::new()),
         }
     }
 
@@ -192,9 +194,14 @@ impl Drop for Site {
                 .args(["network", "rm", network])
                 .output();
         }
-        for image in ["jim-web", "jim-worker", "jim-scheduler"] {
-            let reference = format!("{image}:{}", self.version);
-            let _ = Command::new("docker").args(["rmi", &reference]).output();
+        let versions = std::iter::once(self.version.clone())
+            .chain(self.extra_versions.borrow().iter().cloned())
+            .collect::<Vec<_>>();
+        for version in versions {
+            for image in ["jim-web", "jim-worker", "jim-scheduler"] {
+                let reference = format!("{image}:{version}");
+                let _ = Command::new("docker").args(["rmi", &reference]).output();
+            }
         }
         let _ = Command::new("docker")
             .args(["rmi", &self.database_tag])
@@ -227,3 +234,107 @@ pub fn ready(port: u16) -> bool {
     String::from_utf8_lossy(&output.stdout) == "200"
 }
 
+impl Site {
+    /// Builds a bundle of `version` from `binaries` (the PostgreSQL image is built once and
+    /// shared); its images are removed on drop.
+    pub fn build_bundle_as(&self, version: &str, binaries: &Path) -> PathBuf {
+        let database = self.folder.path().join("postgres.tar");
+        if !database.exists() {
+            let output = run(Command::new(jim_bundle())
+                .current_dir(workspace())
+                .args(["postgres-image", "--out"])
+                .arg(&database)
+                .args(["--tag", &self.database_tag]));
+            assert!(output.status.success(), "postgres-image: {}", text(&output));
+        }
+        self.extra_versions.borrow_mut().push(version.to_string());
+        let out = self.folder.path().join(format!("dist-{version}"));
+        let output = run(Command::new(jim_bundle())
+            .current_dir(workspace())
+            .env("JIM_NO_PROGRESS", "1")
+            .args(["build", "--version", version, "--out"])
+            .arg(&out)
+            .arg("--binaries")
+            .arg(binaries)
+            .arg("--image-tar")
+            .arg(format!("postgres-18.tar={}", database.display())));
+        assert!(output.status.success(), "build: {}", text(&output));
+        out.join(format!("jim-release-{version}.tar.gz"))
+    }
+
+    /// A folder of the release binaries with `worker` (a binary of the upgrade fixture, such
+    /// as `jim-worker-next`) as `jim-worker`.
+    pub fn binaries_with_worker(&self, worker: &str) -> PathBuf {
+        let release = release_binaries();
+        let folder = self.folder.path().join(format!("binaries-{worker}"));
+        fs::create_dir_all(&folder).unwrap();
+        for name in ["jim-web", "jim-scheduler", "jim-install"] {
+            fs::copy(release.join(name), folder.join(name)).unwrap();
+        }
+        let fixture = release.join(worker);
+        assert!(
+            fixture.exists(),
+            "`{}` is missing; build it first: cargo build --workspace --bins --release",
+            fixture.display()
+        );
+        fs::copy(fixture, folder.join("jim-worker")).unwrap();
+        folder
+    }
+
+    /// The ID of the running container of a compose service of this site.
+    pub fn container(&self, service: &str) -> String {
+        let output = run(Command::new("docker").args([
+            "ps",
+            "-q",
+            "--filter",
+            &format!("label=com.docker.compose.project={}", self.project),
+            "--filter",
+            &format!("label=com.docker.compose.service={service}"),
+        ]));
+        let id = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        assert!(!id.is_empty(), "no running {service} container");
+        id
+    }
+
+    /// Runs SQL with psql in the bundled database container; returns the unaligned output.
+    pub fn psql(&self, sql: &str) -> String {
+        let output = run(Command::new("docker")
+            .args(["exec", &self.container("jim.database")])
+            .args([
+                "psql",
+                "-X",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-U",
+                "jim",
+                "-d",
+                "jim",
+            ])
+            .args(["-c", sql]));
+        assert!(output.status.success(), "psql {sql}: {}", text(&output));
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+
+    /// A connected system with 500 connector space objects, and three schedules of the
+    /// site's own: two enabled, one disabled.
+    pub fn insert_sample_data(&self) {
+        self.psql(
+            "INSERT INTO connected_systems (id, name, file_path, key_attribute) VALUES              ('11111111-1111-4111-8111-111111111111', 'HR', 'hr.csv', 'employeeId');              INSERT INTO connector_space_objects                (id, connected_system_id, object_type, external_id, attributes)              SELECT gen_random_uuid(), '11111111-1111-4111-8111-111111111111', 'person',                'E' || n, jsonb_build_object('displayName', 'Person ' || n,                'department', 'D' || (n % 7)) FROM generate_series(1, 500) AS n;              INSERT INTO schedules (id, name, trigger_kind, interval_seconds, cron_expression,                task_kind, enabled, next_run_at) VALUES              ('22222222-2222-4222-8222-000000000001', 'Hourly HR import', 'Interval', 3600,                NULL, 'Noop', true, now() + interval '1 day'),              ('22222222-2222-4222-8222-000000000002', 'Nightly export', 'Cron', NULL,                '0 1 * * *', 'Noop', true, now() + interval '1 day'),              ('22222222-2222-4222-8222-000000000003', 'Paused import', 'Interval', 600,                NULL, 'Noop', false, now() + interval '1 day');",
+        );
+    }
+
+    /// The sample data as one comparable line: systems, objects (count and digest) and every
+    /// schedule with whether it is enabled.
+    pub fn sample_data(&self) -> String {
+        self.psql(
+            "SELECT (SELECT string_agg(name, ',' ORDER BY name) FROM connected_systems)              || ' | ' || (SELECT count(*) FROM connector_space_objects)              || ' | ' || (SELECT md5(string_agg(external_id || attributes::text, ','                           ORDER BY external_id)) FROM connector_space_objects)              || ' | ' || (SELECT string_agg(name || '=' || enabled, ',' ORDER BY name)                           FROM schedules)",
+        )
+    }
+
+    /// Whether the upgrade fixture's marker table exists.
+    pub fn has_marker_table(&self) -> bool {
+        self.psql("SELECT to_regclass('upgrade_fixture_marker') IS NOT NULL") == "t"
+    }
+}

@@ -124,6 +124,16 @@ pub async fn wait_for_database(
     }
 }
 
+/// Migrations that replace [`MIGRATOR`] in [`migrate`] for the rest of the process.
+static CHOSEN_MIGRATOR: std::sync::OnceLock<Migrator> = std::sync::OnceLock::new();
+
+/// Makes [`migrate`] apply `migrator` instead of this release's migrations from now on. Only
+/// builds that carry migrations of their own (the upgrade test fixtures) call it, before the
+/// worker starts; it returns false when a migrator was chosen already.
+pub fn use_migrator(migrator: Migrator) -> bool {
+    CHOSEN_MIGRATOR.set(migrator).is_ok()
+}
+
 /// Applies every pending migration, each in its own transaction, under the migration lock.
 pub async fn migrate(pool: &PgPool) -> Result<(), DatabaseError> {
     let mut connection = pool.acquire().await?;
@@ -141,7 +151,8 @@ pub async fn migrate(pool: &PgPool) -> Result<(), DatabaseError> {
     }
 
     // The lock above already serialises migrators; sqlx's own lock would only wait on it.
-    let mut migrator = Migrator::with_migrations(MIGRATOR.migrations.to_vec());
+    let chosen = CHOSEN_MIGRATOR.get().unwrap_or(&MIGRATOR);
+    let mut migrator = Migrator::with_migrations(chosen.migrations.to_vec());
     migrator.set_locking(false);
     let result = migrator.run(&mut *connection).await;
 

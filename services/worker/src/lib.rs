@@ -65,3 +65,21 @@ pub fn main() -> ExitCode {
         startup::run,
     )
 }
+
+/// Runs the worker with `migrator` in place of this release's migrations: the entry point of
+/// builds that bring an extra migration, such as the upgrade test fixtures.
+pub fn run_with_migrator(migrator: sqlx::migrate::Migrator) -> ExitCode {
+    jim_common::database::use_migrator(migrator);
+    main()
+}
+
+/// The `schema-version` subcommand: prints the newest migration version of `migrator`.
+pub fn print_schema_version(migrator: &sqlx::migrate::Migrator) -> ExitCode {
+    match migrator.iter().map(|migration| migration.version).max() {
+        Some(version) => {
+            println!("{version}");
+            ExitCode::SUCCESS
+        }
+        None => ExitCode::FAILURE,
+    }
+}

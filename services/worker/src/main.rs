@@ -16,6 +16,8 @@ enum Command {
     Run,
     /// Exit 0 if the heartbeat file is fresh (under 60 s), 1 if not; for Docker health checks.
     Healthcheck,
+    /// Print the newest schema version (migration) this worker brings, for the installer.
+    SchemaVersion,
 }
 
 fn main() -> ExitCode {
@@ -23,5 +25,6 @@ fn main() -> ExitCode {
     match arguments.command.unwrap_or(Command::Run) {
         Command::Healthcheck => jim_worker::healthcheck(),
         Command::Run => jim_worker::main(),
+        Command::SchemaVersion => jim_worker::print_schema_version(&jim_common::database::MIGRATOR),
     }
 }
