@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 # writes bench/results/<name>.md and <name>.json, and removes whatever it started. A new
 # benchmark is one more name here, in the order it should run.
 BENCHMARKS=(
-    services bundle install download backup
+    services bundle install download backup import
 )
 
 if [ "$#" -gt 0 ]; then
