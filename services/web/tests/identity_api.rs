@@ -21,6 +21,16 @@ async fn assert_write_refused(web: &Web, method: Method, path: &str, body: Optio
     assert_error(&reader, 403, "forbidden", "Administrator");
 }
 
+/// Deleting `path` is refused to readers and anonymous callers, works once for an
+/// administrator (204), and a second time finds nothing (404 naming `id`).
+async fn assert_deleted_once(web: &Web, path: &str, id: &str) {
+    assert_write_refused(web, Method::DELETE, path, None).await;
+    let deleted = web.call(Method::DELETE, path, Some(ADMIN_KEY), None).await;
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    let again = web.call(Method::DELETE, path, Some(ADMIN_KEY), None).await;
+    assert_error(&again, 404, "not_found", id);
+}
+
 async fn assert_read_refused(web: &Web, path: &str) {
     let anonymous = web.call(Method::GET, path, None, None).await;
     assert_error(&anonymous, 401, "missing_api_key", "X-API-Key");
@@ -262,12 +272,8 @@ async fn connected_systems_are_created_listed_updated_imported_and_deleted() {
     assert_write_refused(&web, Method::POST, &import, None).await;
 
     // Delete.
-    assert_write_refused(&web, Method::DELETE, &one, None).await;
-    let deleted = web.call(Method::DELETE, &one, Some(ADMIN_KEY), None).await;
-    assert_eq!(deleted.status, 204);
+    assert_deleted_once(&web, &one, &id).await;
     assert_eq!(web.get(&one).await.status, 404);
-    let again = web.call(Method::DELETE, &one, Some(ADMIN_KEY), None).await;
-    assert_error(&again, 404, "not_found", &id);
     let bad = web
         .call(
             Method::DELETE,
@@ -516,19 +522,7 @@ async fn run_profiles_execute_into_activities_with_progress_and_items() {
     );
 
     // Delete the run profile; the activity stays.
-    assert_write_refused(&web, Method::DELETE, &one, None).await;
-    assert_eq!(
-        web.call(Method::DELETE, &one, Some(ADMIN_KEY), None)
-            .await
-            .status,
-        204
-    );
-    assert_error(
-        &web.call(Method::DELETE, &one, Some(ADMIN_KEY), None).await,
-        404,
-        "not_found",
-        &profile,
-    );
+    assert_deleted_once(&web, &one, &profile).await;
     assert_eq!(web.get(&one_activity).await.status, 200);
 }
 
@@ -811,19 +805,7 @@ async fn schedules_run_a_run_profile_on_cron_or_interval() {
     );
 
     // Delete.
-    assert_write_refused(&web, Method::DELETE, &one, None).await;
-    assert_eq!(
-        web.call(Method::DELETE, &one, Some(ADMIN_KEY), None)
-            .await
-            .status,
-        204
-    );
-    assert_error(
-        &web.call(Method::DELETE, &one, Some(ADMIN_KEY), None).await,
-        404,
-        "not_found",
-        &schedule,
-    );
+    assert_deleted_once(&web, &one, &schedule).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

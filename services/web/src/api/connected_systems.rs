@@ -237,27 +237,37 @@ pub async fn create(
     let system = request.checked(state.connector_files())?;
     let pool = state.pool().ok_or_else(ApiError::unavailable)?;
     let id = Uuid::new_v4();
-    sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO connected_systems (id, name, description, file_path, delimiter, \
              key_attribute, multi_value_separator, object_type, multi_valued_attributes, \
              reference_attributes) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
-    .bind(id)
-    .bind(&system.name)
-    .bind(&system.description)
-    .bind(&system.file_path)
-    .bind(&system.delimiter)
-    .bind(&system.key_attribute)
-    .bind(&system.multi_value_separator)
-    .bind(&system.object_type)
-    .bind(&system.multi_valued_attributes)
-    .bind(&system.reference_attributes)
-    .execute(pool)
-    .await
-    .map_err(|error| conflict_on_duplicate(error, "name", &system.name))?;
+    .bind(id);
+    bind_settings(query, &system)
+        .execute(pool)
+        .await
+        .map_err(|error| conflict_on_duplicate(error, "name", &system.name))?;
     tracing::info!(connected_system = %id, name = system.name, by = %caller.key, "Connected system created");
     Ok((StatusCode::CREATED, Json(found(pool, id).await?)))
+}
+
+/// Binds a checked system's settings as `$2` to `$10`, in the order of the columns that
+/// `create` and `update` write.
+fn bind_settings<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    system: &'q CheckedSystem,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    query
+        .bind(&system.name)
+        .bind(&system.description)
+        .bind(&system.file_path)
+        .bind(&system.delimiter)
+        .bind(&system.key_attribute)
+        .bind(&system.multi_value_separator)
+        .bind(&system.object_type)
+        .bind(&system.multi_valued_attributes)
+        .bind(&system.reference_attributes)
 }
 
 /// One connected system with its schema.
@@ -291,26 +301,18 @@ pub async fn update(
     let id = ids.first();
     let system = request.checked(state.connector_files())?;
     let pool = state.pool().ok_or_else(ApiError::unavailable)?;
-    let updated = sqlx::query(
+    let query = sqlx::query(
         "UPDATE connected_systems SET name = $2, description = $3, file_path = $4, \
              delimiter = $5, key_attribute = $6, multi_value_separator = $7, object_type = $8, \
              multi_valued_attributes = $9, reference_attributes = $10, updated_at = now() \
          WHERE id = $1",
     )
-    .bind(id)
-    .bind(&system.name)
-    .bind(&system.description)
-    .bind(&system.file_path)
-    .bind(&system.delimiter)
-    .bind(&system.key_attribute)
-    .bind(&system.multi_value_separator)
-    .bind(&system.object_type)
-    .bind(&system.multi_valued_attributes)
-    .bind(&system.reference_attributes)
-    .execute(pool)
-    .await
-    .map_err(|error| conflict_on_duplicate(error, "name", &system.name))?
-    .rows_affected();
+    .bind(id);
+    let updated = bind_settings(query, &system)
+        .execute(pool)
+        .await
+        .map_err(|error| conflict_on_duplicate(error, "name", &system.name))?
+        .rows_affected();
     if updated == 0 {
         return Err(not_found("connected system", id));
     }
