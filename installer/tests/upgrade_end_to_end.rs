@@ -144,6 +144,22 @@ fn upgrade_keeps_data_refuses_edits_goes_back_by_itself_and_rolls_back() {
     assert!(output.status.success(), "{}", text(&output));
     assert!(String::from_utf8_lossy(&output.stderr).contains("nothing to do"));
 
+    // An older bundle: refused, with rollback named as the way back; nothing changes.
+    let state_at_b = read(&state_file);
+    let output = run(site
+        .installer(&["upgrade"])
+        .arg(&archive_a)
+        .arg("--ignore-preflight"));
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("older than the installed {version_b}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("jim-install rollback"), "{stderr}");
+    assert_eq!(read(&state_file), state_at_b);
+    assert!(ready(port), "B is not ready after the refused downgrade");
+
     // 4. Rollback: A again, with the backup taken before the upgrade.
     let output = run(site.installer(&["rollback"]).args(["--timeout", "300"]));
     assert!(output.status.success(), "rollback: {}", text(&output));
