@@ -21,6 +21,8 @@ bench_lib="$(cd "$(dirname "$0")" && pwd)/lib"
 source "$bench_lib/common.sh"
 # shellcheck source=lib/import-report.sh
 source "$bench_lib/import-report.sh"
+# shellcheck source=lib/postgres.sh
+source "$bench_lib/postgres.sh"
 
 SIZES=(${BENCH_IMPORT_SIZES:-10000 50000 100000})
 SEED=1
@@ -30,27 +32,13 @@ UPSTREAM_PEAK_BYTES=2300000000
 READY_TIMEOUT_SECONDS=60
 IMPORT_TIMEOUT_SECONDS=900
 
-DB_HOST="${JIM_TEST_DB_HOST:-127.0.0.1:5432}"
-DB_USERNAME="${JIM_TEST_DB_USERNAME:-jim_test}"
-DB_PASSWORD="${JIM_TEST_DB_PASSWORD:-jim_test}"
-
-psql_on() {
-    # psql_on DATABASE SQL: runs SQL and prints the rows unaligned.
-    PGPASSWORD="$DB_PASSWORD" psql --host="${DB_HOST%:*}" --port="${DB_HOST##*:}" \
-        --username="$DB_USERNAME" --dbname="$1" --no-psqlrc --quiet --tuples-only \
-        --no-align --set=ON_ERROR_STOP=1 --command="$2"
-}
-
 for binary in jim-worker jim-generate-csv; do
     [ -x "$BENCH_RELEASE/$binary" ] || fail "\`$BENCH_RELEASE/$binary\` is missing" \
         "build the release binaries with \`make release\`, or run \`make bench\`"
 done
 need_package jq jq
-need_package psql postgresql-client
 need_package /usr/bin/time time
-psql_on postgres 'SELECT 1' >/dev/null ||
-    fail "cannot reach PostgreSQL at \`$DB_HOST\` as \`$DB_USERNAME\`" \
-        "start it with \`bash .ci/start-postgres\`"
+need_postgres
 
 work="$(mktemp -d -t jim-bench-import.XXXXXX)"
 files="$work/connector-files"

@@ -20,24 +20,14 @@ source "$bench_lib/wrk.sh"
 source "$bench_lib/nginx.sh"
 # shellcheck source=lib/services-report.sh
 source "$bench_lib/services-report.sh"
+# shellcheck source=lib/postgres.sh
+source "$bench_lib/postgres.sh"
 
 SERVICES=(jim-web jim-worker jim-scheduler)
 # How long the services idle after readiness before their memory is read.
 IDLE_SECONDS="${BENCH_IDLE_SECONDS:-5}"
 # How long the services may take to become ready (start-up and migrating an empty database).
 READY_TIMEOUT_SECONDS=60
-
-# The same PostgreSQL server and role as the tests (see services/testkit).
-DB_HOST="${JIM_TEST_DB_HOST:-127.0.0.1:5432}"
-DB_USERNAME="${JIM_TEST_DB_USERNAME:-jim_test}"
-DB_PASSWORD="${JIM_TEST_DB_PASSWORD:-jim_test}"
-
-psql_admin() {
-    # psql_admin SQL: runs one statement on the server's `postgres` database.
-    PGPASSWORD="$DB_PASSWORD" psql --host="${DB_HOST%:*}" --port="${DB_HOST##*:}" \
-        --username="$DB_USERNAME" --dbname=postgres --no-psqlrc --quiet --tuples-only \
-        --no-align --set=ON_ERROR_STOP=1 --command="$1"
-}
 
 # Preconditions: the binaries, the tools, and a reachable database server.
 for service in "${SERVICES[@]}"; do
@@ -50,10 +40,7 @@ need_package file file
 need_package curl curl
 need_package jq jq
 need_package pgrep procps
-need_package psql postgresql-client
-psql_admin 'SELECT 1' >/dev/null ||
-    fail "cannot reach PostgreSQL at \`$DB_HOST\` as \`$DB_USERNAME\`" \
-        "start it with \`bash .ci/start-postgres\`"
+need_postgres
 
 work="$(mktemp -d -t jim-bench-services.XXXXXX)"
 # The nginx workers run unprivileged and must pass through to their files in here.
@@ -91,7 +78,7 @@ cleanup() {
         done
     fi
     if [ "$database_created" = true ]; then
-        psql_admin "DROP DATABASE IF EXISTS $database WITH (FORCE)" ||
+        psql_on postgres "DROP DATABASE IF EXISTS $database WITH (FORCE)" ||
             say "could not drop the database \`$database\`; drop it by hand"
     fi
     rm -rf "$work"
@@ -136,7 +123,7 @@ memory_json() {
 
 # Start the services against a database of their own, and time how long until ready.
 say "creating the database $database"
-psql_admin "CREATE DATABASE $database"
+psql_on postgres "CREATE DATABASE $database"
 database_created=true
 web_port="$(free_port)"
 jim="http://127.0.0.1:$web_port"
