@@ -114,12 +114,29 @@ impl Drop for TestDatabase {
                 .build();
             if let Ok(runtime) = runtime {
                 runtime.block_on(async {
-                    if let Ok(mut connection) = server_options("postgres").connect().await {
-                        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
-                            .execute(&mut connection)
-                            .await;
+                    // A service process that is still stopping may connect again between
+                    // FORCE's termination and the drop; a few more tries outlast it.
+                    let mut last_error = String::new();
+                    for attempt in 0..5 {
+                        if attempt > 0 {
+                            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                        }
+                        let result = match server_options("postgres").connect().await {
+                            Ok(mut connection) => {
+                                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                                sqlx::query(sqlx::AssertSqlSafe(sql))
+                                    .execute(&mut connection)
+                                    .await
+                                    .map(|_| ())
+                            }
+                            Err(error) => Err(error),
+                        };
+                        match result {
+                            Ok(()) => return,
+                            Err(error) => last_error = error.to_string(),
+                        }
                     }
+                    eprintln!("testkit: could not drop the test database {name}: {last_error}");
                 });
             }
         })
