@@ -204,6 +204,18 @@ pub fn docs_readme(facts: &DocumentFacts<'_>) -> String {
         "- `INSTALL.md`: installing this bundle on a host without internet access."
     );
     let _ = writeln!(text, "- `CONFIGURATION.md`: every setting in `.env`.");
+    let _ = writeln!(
+        text,
+        "- `UPGRADING.md`: backups, restores, upgrades to a newer bundle and the way back."
+    );
+    let _ = writeln!(
+        text,
+        "- `API.md`: the REST API, the web pages and the PowerShell cmdlets."
+    );
+    let _ = writeln!(
+        text,
+        "- `KNOWN-LIMITATIONS.md`: what this release does not do yet."
+    );
     let _ = writeln!(text, "- `CHANGELOG.md`: what changed in each release.");
     text
 }

@@ -362,6 +362,9 @@ fn text_files_name_the_release_and_no_build_machine_path() {
         "compose/.env.example",
         "docs/INSTALL.md",
         "docs/README.md",
+        "docs/UPGRADING.md",
+        "docs/API.md",
+        "docs/KNOWN-LIMITATIONS.md",
         "powershell/JIM/JIM.psd1",
     ];
     for file in text_files {

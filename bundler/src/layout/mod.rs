@@ -14,7 +14,8 @@
 //! ├── compose/{docker-compose.yml, docker-compose.production.yml,
 //! │            docker-compose.override.yml, .env.example}
 //! ├── powershell/JIM/
-//! └── docs/{README.md, CHANGELOG.md, INSTALL.md, CONFIGURATION.md}
+//! └── docs/{README.md, CHANGELOG.md, INSTALL.md, CONFIGURATION.md, UPGRADING.md, API.md,
+//!          KNOWN-LIMITATIONS.md}
 //! ```
 //!
 //! This module needs only `serde`, `serde_json` and the checksum crate's file names. Build the
@@ -82,11 +83,14 @@ pub const ENV_TEMPLATE_FILE: &str = ".env.example";
 /// The compose profile that starts the bundled database.
 pub const DATABASE_PROFILE: &str = "with-db";
 /// The documents shipped in `docs/`.
-pub const DOCS_FILES: [&str; 4] = [
+pub const DOCS_FILES: [&str; 7] = [
     "README.md",
     "CHANGELOG.md",
     INSTALL_GUIDE_FILE,
     "CONFIGURATION.md",
+    "UPGRADING.md",
+    "API.md",
+    "KNOWN-LIMITATIONS.md",
 ];
 
 /// The version of the `bundle.json` format this code writes and reads.

@@ -32,7 +32,13 @@ pub const COMPOSE_TEMPLATES_FOLDER: &str = "compose-templates";
 /// Where the PowerShell module lives in the source tree.
 pub const POWERSHELL_SOURCE_FOLDER: &str = "powershell/JIM";
 /// The documents copied from the source tree's `docs/` as they are.
-pub const COPIED_DOCS: [&str; 2] = ["CHANGELOG.md", "CONFIGURATION.md"];
+pub const COPIED_DOCS: [&str; 5] = [
+    "CHANGELOG.md",
+    "CONFIGURATION.md",
+    "UPGRADING.md",
+    "API.md",
+    "KNOWN-LIMITATIONS.md",
+];
 /// The binaries folder used unless `--binaries` says otherwise, relative to the source tree.
 pub const DEFAULT_BINARIES_FOLDER: &str = "target/x86_64-unknown-linux-gnu/release";
 
