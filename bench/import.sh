@@ -67,8 +67,7 @@ cleanup() {
         tail -n 20 "$work/worker.out" >&2
     fi
     if [ "$database_created" = true ]; then
-        psql_on postgres "DROP DATABASE IF EXISTS $database WITH (FORCE)" ||
-            say "could not drop the database \`$database\`; drop it by hand"
+        drop_database "$database"
     fi
     rm -rf "$work"
     exit "$status"
@@ -82,8 +81,8 @@ new_uuid() { cat /proc/sys/kernel/random/uuid; }
 
 start_worker() {
     # start_worker: a fresh release worker on the bench database, waited on until ready.
-    env JIM_DB_HOSTNAME="$DB_HOST" JIM_DB_NAME="$database" \
-        JIM_DB_USERNAME="$DB_USERNAME" JIM_DB_PASSWORD="$DB_PASSWORD" \
+    database_env "$database"
+    env "${DB_ENV[@]}" \
         JIM_LOG_LEVEL=Warning JIM_LOG_PATH="$work/logs" \
         JIM_HEARTBEAT_PATH="$work/worker.heartbeat" JIM_WORKER_POLL_SECONDS=1 \
         JIM_CONNECTOR_FILES_PATH="$files" \

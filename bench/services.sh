@@ -78,8 +78,7 @@ cleanup() {
         done
     fi
     if [ "$database_created" = true ]; then
-        psql_on postgres "DROP DATABASE IF EXISTS $database WITH (FORCE)" ||
-            say "could not drop the database \`$database\`; drop it by hand"
+        drop_database "$database"
     fi
     rm -rf "$work"
     exit "$status"
@@ -92,8 +91,8 @@ start_service() {
     # start_service NAME: starts one service against the bench database, in the background.
     local name="$1"
     mkdir -p "$work/logs/$name"
-    env JIM_DB_HOSTNAME="$DB_HOST" JIM_DB_NAME="$database" \
-        JIM_DB_USERNAME="$DB_USERNAME" JIM_DB_PASSWORD="$DB_PASSWORD" \
+    database_env "$database"
+    env "${DB_ENV[@]}" \
         JIM_LOG_LEVEL=Warning JIM_LOG_PATH="$work/logs/$name" \
         JIM_HEARTBEAT_PATH="$work/$name.heartbeat" JIM_LISTEN_ADDRESS="127.0.0.1:$web_port" \
         "$BENCH_RELEASE/$name" >"$work/$name.out" 2>&1 &

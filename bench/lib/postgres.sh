@@ -21,3 +21,16 @@ need_postgres() {
         fail "cannot reach PostgreSQL at \`$DB_HOST\` as \`$DB_USERNAME\`" \
             "start it with \`bash .ci/start-postgres\`"
 }
+
+database_env() {
+    # database_env DATABASE: sets DB_ENV to the JIM_DB_* settings of a service on DATABASE, for
+    # `env "${DB_ENV[@]}" ... SERVICE &`, which keeps the service's own PID in $!.
+    DB_ENV=(JIM_DB_HOSTNAME="$DB_HOST" JIM_DB_NAME="$1"
+        JIM_DB_USERNAME="$DB_USERNAME" JIM_DB_PASSWORD="$DB_PASSWORD")
+}
+
+drop_database() {
+    # drop_database DATABASE: removes a benchmark's database, or says to do it by hand.
+    psql_on postgres "DROP DATABASE IF EXISTS $1 WITH (FORCE)" ||
+        say "could not drop the database \`$1\`; drop it by hand"
+}
