@@ -82,11 +82,10 @@ pub const COMPOSE_FILES: [&str; 3] = [
 pub const ENV_TEMPLATE_FILE: &str = ".env.example";
 /// The compose profile that starts the bundled database.
 pub const DATABASE_PROFILE: &str = "with-db";
-/// The documents shipped in `docs/`.
-pub const DOCS_FILES: [&str; 7] = [
-    "README.md",
+/// The documents copied as they are from the source tree's `docs/` into the bundle's; the
+/// bundler writes `README.md` and `INSTALL.md` beside them.
+pub const COPIED_DOCS: [&str; 5] = [
     "CHANGELOG.md",
-    INSTALL_GUIDE_FILE,
     "CONFIGURATION.md",
     "UPGRADING.md",
     "API.md",

@@ -14,7 +14,7 @@ use crate::documents::{self, DocumentFacts};
 use crate::image::SourceDateEpoch;
 use crate::image_archive::{familiar_reference, inspect_image_archive};
 use crate::layout::{
-    BundleLayout, COMPOSE_FILES, DOCS_FOLDER, ENV_TEMPLATE_FILE, INSTALL_GUIDE_FILE,
+    BundleLayout, COMPOSE_FILES, COPIED_DOCS, DOCS_FOLDER, ENV_TEMPLATE_FILE, INSTALL_GUIDE_FILE,
     INSTALLER_FILE, ImageRole, POWERSHELL_MODULE_FOLDER, POWERSHELL_MODULE_MANIFEST, README_FILE,
     Service, VERSION_FILE,
 };
@@ -31,14 +31,6 @@ pub use step::Step;
 pub const COMPOSE_TEMPLATES_FOLDER: &str = "compose-templates";
 /// Where the PowerShell module lives in the source tree.
 pub const POWERSHELL_SOURCE_FOLDER: &str = "powershell/JIM";
-/// The documents copied from the source tree's `docs/` as they are.
-pub const COPIED_DOCS: [&str; 5] = [
-    "CHANGELOG.md",
-    "CONFIGURATION.md",
-    "UPGRADING.md",
-    "API.md",
-    "KNOWN-LIMITATIONS.md",
-];
 /// The binaries folder used unless `--binaries` says otherwise, relative to the source tree.
 pub const DEFAULT_BINARIES_FOLDER: &str = "target/x86_64-unknown-linux-gnu/release";
 
