@@ -116,32 +116,32 @@ impl Drop for TestDatabase {
                 runtime.block_on(async {
                     // A service process that is still stopping may connect again between
                     // FORCE's termination and the drop; a few more tries outlast it.
-                    let mut last_error = String::new();
-                    for attempt in 0..5 {
-                        if attempt > 0 {
-                            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                    let mut result = drop_database(&name).await;
+                    for _ in 1..5 {
+                        if result.is_ok() {
+                            return;
                         }
-                        let result = match server_options("postgres").connect().await {
-                            Ok(mut connection) => {
-                                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                                sqlx::query(sqlx::AssertSqlSafe(sql))
-                                    .execute(&mut connection)
-                                    .await
-                                    .map(|_| ())
-                            }
-                            Err(error) => Err(error),
-                        };
-                        match result {
-                            Ok(()) => return,
-                            Err(error) => last_error = error.to_string(),
-                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                        result = drop_database(&name).await;
                     }
-                    eprintln!("testkit: could not drop the test database {name}: {last_error}");
+                    if let Err(error) = result {
+                        eprintln!("testkit: could not drop the test database {name}: {error}");
+                    }
                 });
             }
         })
         .join();
     }
+}
+
+/// Drops a test database, ending the sessions still on it.
+async fn drop_database(name: &str) -> Result<(), sqlx::Error> {
+    let mut connection = server_options("postgres").connect().await?;
+    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(&mut connection)
+        .await?;
+    Ok(())
 }
 
 /// The path of a workspace binary such as `jim-worker`, next to the test's own executable.
