@@ -49,15 +49,22 @@ fn upgrade_keeps_data_refuses_edits_goes_back_by_itself_and_rolls_back() {
     let archive_c =
         site.build_bundle_as(&version_c, &site.binaries_with_worker("jim-worker-broken"));
 
+    // Every upgrade below goes on past preflight (this machine may be small) and gives the new
+    // version five minutes to become ready.
+    let upgrade = |archive: &std::path::Path| {
+        run(site.installer(&["upgrade"]).arg(archive).args([
+            "--ignore-preflight",
+            "--timeout",
+            "300",
+        ]))
+    };
+
     // 1. An edited compose file: the upgrade stops before it changes anything.
     let original = read(&production);
     fs::write(&production, format!("{original}# a local change\n")).unwrap();
     let state_before = read(&state_file);
     let env_before = read(&env_file);
-    let output = run(site
-        .installer(&["upgrade"])
-        .arg(&archive_b)
-        .arg("--ignore-preflight"));
+    let output = upgrade(&archive_b);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("docker-compose.production.yml"), "{stderr}");
@@ -72,11 +79,7 @@ fn upgrade_keeps_data_refuses_edits_goes_back_by_itself_and_rolls_back() {
     fs::write(&production, original).unwrap();
 
     // 2. The broken release: the installer returns to A by itself, data and schedules intact.
-    let output = run(site.installer(&["upgrade"]).arg(&archive_c).args([
-        "--ignore-preflight",
-        "--timeout",
-        "300",
-    ]));
+    let output = upgrade(&archive_c);
     assert_eq!(output.status.code(), Some(10), "{}", text(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -106,11 +109,7 @@ fn upgrade_keeps_data_refuses_edits_goes_back_by_itself_and_rolls_back() {
     );
 
     // 3. B: ready, the new migration applied, data and schedules as before.
-    let output = run(site.installer(&["upgrade"]).arg(&archive_b).args([
-        "--ignore-preflight",
-        "--timeout",
-        "300",
-    ]));
+    let output = upgrade(&archive_b);
     assert!(output.status.success(), "upgrade to B: {}", text(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("backup: "), "{stderr}");
@@ -137,19 +136,13 @@ fn upgrade_keeps_data_refuses_edits_goes_back_by_itself_and_rolls_back() {
     assert!(output.status.success(), "the old worker image was removed");
 
     // The same bundle again: nothing to do.
-    let output = run(site
-        .installer(&["upgrade"])
-        .arg(&archive_b)
-        .arg("--ignore-preflight"));
+    let output = upgrade(&archive_b);
     assert!(output.status.success(), "{}", text(&output));
     assert!(String::from_utf8_lossy(&output.stderr).contains("nothing to do"));
 
     // An older bundle: refused, with rollback named as the way back; nothing changes.
     let state_at_b = read(&state_file);
-    let output = run(site
-        .installer(&["upgrade"])
-        .arg(&archive_a)
-        .arg("--ignore-preflight"));
+    let output = upgrade(&archive_a);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
